@@ -1,0 +1,37 @@
+"""Attach the user's memberships and the current go-live to every request."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from golive.permissions import SESSION_KEY, active_memberships, choose_membership
+
+
+class CurrentGoLiveMiddleware:
+    """Sets `request.memberships` (all active ones) and `request.membership` (the current one),
+    and activates the current go-live's time zone for the request.
+
+    One query per signed-in request; the current go-live is kept in the session and falls back to
+    the newest go-live the user belongs to when the session names one they have left.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        memberships = active_memberships(request.user)
+        membership = None
+        if memberships:
+            membership = choose_membership(memberships, request.session.get(SESSION_KEY))
+            if membership is not None and request.session.get(SESSION_KEY) != membership.go_live_id:
+                request.session[SESSION_KEY] = membership.go_live_id
+        request.memberships = memberships  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        # Times are stored in UTC and shown in the current go-live's zone on every page.
+        if membership is not None:
+            timezone.activate(membership.go_live.tzinfo)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -1,0 +1,20 @@
+"""URL map. The core's pages live in the `golive` namespace; each later app adds its own."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from golive.views import directory, golives, health, home, notifications
+
+core_patterns = [
+    *golives.urlpatterns,
+    *directory.urlpatterns,
+    *notifications.urlpatterns,
+]
+
+urlpatterns = [
+    *home.urlpatterns,
+    *health.urlpatterns,
+    path("", include((core_patterns, "golive"))),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,5 @@
+"""directory views."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

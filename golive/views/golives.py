@@ -1,0 +1,5 @@
+"""golives views."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""health views."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

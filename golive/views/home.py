@@ -1,0 +1,5 @@
+"""home views."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""notifications views."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,1 @@
+"""Issue-log models arrive with the issue-log issue."""

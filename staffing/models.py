@@ -1,0 +1,1 @@
+"""Staffing models arrive with the staffing issue (roster, shifts, assignments)."""
