@@ -1,0 +1,84 @@
+"""Workflows of the core that span several rows: opening a go-live with its default directory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from golive.models import Application, EscalationTier, GoLive, Membership, Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+# The usual support structure of a go-live (level, name, description, leadership line).
+DEFAULT_TIERS: list[tuple[int, str, str, bool]] = [
+    (1, "Floor support & help desk", "At-the-elbow support, super users, help desk", False),
+    (2, "Command center & application analysts", "Triage leads and application analysts", False),
+    (3, "Build & technical", "Build analysts, interfaces, devices, infrastructure", False),
+    (4, "Vendor", "The EHR vendor's and third parties' support lines", False),
+    (9, "Leadership line", "Told at once of patient-safety issues", True),
+]
+
+DEFAULT_APPLICATIONS: list[str] = [
+    "ADT / Registration",
+    "Scheduling",
+    "Clinical documentation",
+    "Orders",
+    "Pharmacy / eMAR",
+    "Lab",
+    "Radiology",
+    "ED",
+    "OR / Anesthesia",
+    "Billing",
+]
+
+
+def ensure_default_directory(*, go_live: GoLive) -> None:
+    """Create the default tiers and applications a go-live lacks; existing ones are left alone."""
+    taken_levels = set(go_live.tiers.values_list("level", flat=True))
+    has_leadership = go_live.tiers.filter(is_leadership=True).exists()
+    for level, name, description, is_leadership in DEFAULT_TIERS:
+        if level in taken_levels or (is_leadership and has_leadership):
+            continue
+        EscalationTier.objects.create(
+            go_live=go_live,
+            level=level,
+            name=name,
+            description=description,
+            is_leadership=is_leadership,
+        )
+    for name in DEFAULT_APPLICATIONS:
+        Application.objects.get_or_create(go_live=go_live, name=name)
+
+
+@transaction.atomic
+def create_go_live(
+    *,
+    creator: User,
+    name: str,
+    organization: str,
+    cutover_at: dt.datetime,
+    support_ends_at: dt.datetime,
+    time_zone: str,
+    phase: str = GoLive.Phase.PLANNING,
+    command_center_phone: str = "",
+    command_center_location: str = "",
+) -> GoLive:
+    """Open a go-live: its creator leads its command center and it starts with the usual directory."""
+    go_live = GoLive(
+        name=name,
+        organization=organization,
+        cutover_at=cutover_at,
+        support_ends_at=support_ends_at,
+        time_zone=time_zone,
+        phase=phase,
+        command_center_phone=command_center_phone,
+        command_center_location=command_center_location,
+    )
+    go_live.full_clean()
+    go_live.save()
+    Membership.objects.create(user=creator, go_live=go_live, role=Role.COMMAND_CENTER_LEAD)
+    ensure_default_directory(go_live=go_live)
+    return go_live
