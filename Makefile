@@ -1,0 +1,50 @@
+# golive: `make run` starts the demo, `make test` checks everything. Both install what they need.
+# When DATABASE_URL / REDIS_URL are unset, both start a private PostgreSQL and Redis under var/.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+# Embedded services for whatever the environment does not name, then the command.
+SERVICES := $(BIN)/python -m golive.embedded --
+ARGS ?=
+
+export PATH := $(BIN):$(PATH)
+
+.PHONY: install run test lint format clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(STAMP)
+
+# Development server: web + worker + beat through honcho; one Ctrl-C stops everything.
+run: export DEBUG ?= true
+run: $(STAMP)
+	$(SERVICES) sh -c '\
+	  python manage.py migrate --noinput && \
+	  python manage.py collectstatic --noinput -v0 && \
+	  python manage.py seed_demo --if-empty && \
+	  echo "golive is starting on http://127.0.0.1:8000 (Ctrl-C stops it)" && \
+	  exec honcho start'
+
+# Lint, then the whole test suite (or `make test ARGS="golive/tests/test_models.py -k window"`).
+test: export DEBUG ?= true
+test: $(STAMP) lint
+	$(SERVICES) sh -c '\
+	  python manage.py collectstatic --noinput -v0 && \
+	  python -m pytest $(ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc'
+
+lint: $(STAMP)
+	ruff check .
+	ruff format --check .
+
+format: $(STAMP)
+	ruff check --fix .
+	ruff format .
+
+clean:
+	rm -rf var/staticfiles .pytest_cache

@@ -1,0 +1,116 @@
+"""Settings come from the environment; production settings pass `check --deploy` with no warning."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from golive.settings import email_settings, env_bool, redis_urls
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run manage.py in a fresh interpreter with exactly the variables a deployment would set."""
+    base = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "REDIS_URL": os.environ["REDIS_URL"],
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "golive.mercy.example",
+    "CSRF_TRUSTED_ORIGINS": "https://golive.mercy.example",
+    "EMAIL_URL": "smtp://golive:s3cret@smtp.mercy.example:587",
+    "SMS_BACKEND": "golive.sms.HttpGatewaySmsBackend",
+    "SMS_GATEWAY_URL": "https://sms.mercy.example/send",
+}
+
+
+def test_production_settings_pass_check_deploy_without_a_warning() -> None:
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        **PRODUCTION,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off() -> None:
+    result = _manage("check", **PRODUCTION)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_it_refuses_a_database_that_is_not_postgresql() -> None:
+    result = _manage("check", DEBUG="true", DATABASE_URL="sqlite:///golive.db")
+    assert result.returncode != 0
+    assert "golive needs PostgreSQL" in result.stderr
+
+
+def test_debug_defaults_keep_development_safe() -> None:
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.DEBUG, s.ALLOWED_HOSTS, s.EMAIL_BACKEND, s.SESSION_COOKIE_AGE, s.SECURE_SSL_REDIRECT)",
+        DEBUG="true",
+        SESSION_IDLE_MINUTES="30",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "True ['127.0.0.1', 'localhost'] django.core.mail.backends.console.EmailBackend 1800 False"
+    )
+
+
+def test_email_url_becomes_smtp_settings() -> None:
+    config = email_settings("smtp://ops%40mercy.example:pa%2Fss@smtp.mercy.example:2525?tls=0")
+    assert config == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "smtp.mercy.example",
+        "EMAIL_PORT": 2525,
+        "EMAIL_HOST_USER": "ops@mercy.example",
+        "EMAIL_HOST_PASSWORD": "pa/ss",
+        "EMAIL_USE_SSL": False,
+        "EMAIL_USE_TLS": False,
+        "EMAIL_TIMEOUT": 10,
+    }
+    assert email_settings("smtps://smtp.mercy.example")["EMAIL_PORT"] == 465
+
+
+def test_an_unknown_email_scheme_is_a_clear_error() -> None:
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_URL scheme must be one of"):
+        email_settings("pigeon://coop")
+
+
+def test_a_unix_socket_redis_url_is_spelled_for_celery() -> None:
+    assert redis_urls("unix:///srv/var/redis.sock") == (
+        "unix:///srv/var/redis.sock",
+        "redis+socket:///srv/var/redis.sock",
+    )
+    assert redis_urls("redis://cache:6379/2") == ("redis://cache:6379/2", "redis://cache:6379/2")
+
+
+def test_a_boolean_variable_with_a_typo_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURE_COOKIES", "yess")
+    with pytest.raises(ImproperlyConfigured, match="SECURE_COOKIES must be true or false"):
+        env_bool("SECURE_COOKIES")
