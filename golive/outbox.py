@@ -1,0 +1,188 @@
+"""The notification outbox: write a row with the event, deliver it after commit, retry from a sweep.
+
+`notify` is called by services inside the transaction that writes the event causing the message,
+so the message exists exactly when the event does. Delivery is a Celery task enqueued after
+commit; when the broker is down the row simply waits for the beat sweep. A row is claimed by one
+conditional UPDATE before sending, so the task and any number of sweeps never send it twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import partial
+from typing import TYPE_CHECKING
+
+import redis.exceptions
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from golive.models import GoLive, Notification
+from golive.sms import get_sms_backend
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+LAST_ERROR_MAX_CHARS = 500
+
+
+def notify(
+    *,
+    dedupe_key: str,
+    channel: str,
+    subject: str,
+    body: str = "",
+    user: AbstractBaseUser | None = None,
+    name: str = "",
+    address: str = "",
+    go_live: GoLive | None = None,
+    link: str = "",
+) -> Notification:
+    """Write a notification in the caller's transaction; deliver it after commit.
+
+    A second call with the same dedupe key writes nothing and returns the first row, so callers
+    may retry freely. Email goes to `address`, else the user's email; SMS needs `address`.
+    """
+    if channel not in Notification.Channel.values:
+        raise ValueError(f"Unknown notification channel {channel!r}.")
+    if channel == Notification.Channel.IN_APP and user is None:
+        raise ValueError("An in-app notification needs a user to show it to.")
+    if channel == Notification.Channel.SMS and not address:
+        raise ValueError("An SMS notification needs an address: the recipient's SMS number.")
+    if channel == Notification.Channel.EMAIL and not (address or getattr(user, "email", "")):
+        raise ValueError("An email notification needs an address or a user with an email.")
+
+    # get_or_create inserts inside a savepoint and reads the winner's row when the unique dedupe
+    # key is already taken, so two concurrent callers both return the same row without raising.
+    notification, created = Notification.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={
+            "channel": channel,
+            "subject": subject,
+            "body": body,
+            "recipient_user": user,
+            "recipient_name": name,
+            "recipient_address": address,
+            "go_live": go_live,
+            "link": link,
+        },
+    )
+    if created:
+        transaction.on_commit(partial(enqueue_delivery, notification_id=notification.pk))
+    return notification
+
+
+def enqueue_delivery(*, notification_id: int) -> bool:
+    """Hand the row to a worker; never raises for a broker that is down (the sweep delivers later)."""
+    from golive.tasks import deliver_notification as deliver_task  # tasks imports this module
+
+    try:
+        with deliver_task.app.producer_or_acquire() as producer:
+            # kombu would otherwise retry a refused connection for about 6 s inside the caller's
+            # request (CELERY_TASK_PUBLISH_RETRY does not cover connecting): fail at once instead.
+            producer.connection.ensure_connection(max_retries=0)
+            deliver_task.apply_async(kwargs={"notification_id": notification_id}, producer=producer)
+    except (BrokerError, redis.exceptions.RedisError, OSError) as exc:
+        logger.warning(
+            "Could not enqueue notification %s (%s); it stays pending for the sweep.",
+            notification_id,
+            exc,
+        )
+        return False
+    return True
+
+
+def deliver_notification(*, notification_id: int) -> bool:
+    """Claim the row and send it; True when this call sent it.
+
+    False when the row is missing, finished, not due, claimed by someone else, or the attempt
+    failed (then it is back to pending with a later next_attempt_at, or failed for good).
+    """
+    now = timezone.now()
+    # One conditional UPDATE: its row count proves this caller won the row.
+    claimed = (
+        Notification.objects.due(now)
+        .filter(pk=notification_id)
+        .update(
+            status=Notification.Status.SENDING,
+            attempts=F("attempts") + 1,
+            claimed_at=now,
+        )
+    )
+    if not claimed:
+        return False
+    notification = Notification.objects.select_related("recipient_user").get(pk=notification_id)
+    # The claim filter keeps a worker whose lease ran out from overwriting a newer claimer's result.
+    ours = Notification.objects.filter(
+        pk=notification_id, status=Notification.Status.SENDING, claimed_at=now
+    )
+    try:
+        _send(notification)
+    # Any failure, expected (SMTP, gateway) or not, must be recorded and retried rather than
+    # leave the row claimed until the lease runs out.
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:LAST_ERROR_MAX_CHARS]
+        if notification.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            ours.update(status=Notification.Status.FAILED, last_error=error)
+            logger.error("Notification %s failed for good: %s", notification_id, error)
+        else:
+            ours.update(
+                status=Notification.Status.PENDING,
+                last_error=error,
+                next_attempt_at=timezone.now() + retry_delay(notification.attempts),
+            )
+            logger.warning("Notification %s will be retried: %s", notification_id, error)
+        return False
+    ours.update(status=Notification.Status.SENT, sent_at=timezone.now(), last_error="")
+    return True
+
+
+def deliver_due_notifications(*, limit: int = 500) -> int:
+    """The beat sweep: deliver rows that are pending and due, or stuck in sending; return sent."""
+    due_ids = list(
+        Notification.objects.due(timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(deliver_notification(notification_id=pk) for pk in due_ids)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """30 s after the first failed attempt, doubling each time, never more than an hour."""
+    seconds = BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return dt.timedelta(seconds=min(seconds, BACKOFF_MAX_SECONDS))
+
+
+def _send(notification: Notification) -> None:
+    if notification.channel == Notification.Channel.EMAIL:
+        _send_email(notification)
+    elif notification.channel == Notification.Channel.SMS:
+        text = notification.subject
+        if notification.body:
+            text = f"{notification.subject}\n{notification.body}"
+        get_sms_backend().send(to=notification.recipient_address, body=text)
+    # In-app needs no sending: the row is already in the user's inbox.
+
+
+def _send_email(notification: Notification) -> None:
+    user = notification.recipient_user
+    address = notification.recipient_address or (user.email if user is not None else "")
+    if not address:
+        raise ValueError("The recipient has no email address.")
+    body = notification.body
+    if notification.link:
+        body = f"{body}\n\nOpen in golive: {notification.link}".lstrip()
+    EmailMessage(
+        subject=notification.subject,
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[address],
+    ).send()

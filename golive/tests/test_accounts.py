@@ -1,0 +1,107 @@
+"""Signing in and out, passwords, the idle timeout and the friendly error pages."""
+
+import datetime as dt
+import re
+
+import time_machine
+from django.contrib.auth.models import User
+from django.core import mail
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.views.defaults import server_error
+
+from conftest import PASSWORD
+
+
+def test_it_signs_in_with_the_login_form_and_out_with_a_post(
+    client: Client, agent_alex: User
+) -> None:
+    page = client.get(reverse("login"))
+    assert page.status_code == 200
+    assert b"Sign in to golive" in page.content
+
+    response = client.post(reverse("login"), {"username": "agent_alex", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(agent_alex.pk)
+
+    assert client.post(reverse("logout")).status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_wrong_password_is_refused_with_a_message(client: Client, agent_alex: User) -> None:
+    response = client.post(reverse("login"), {"username": "agent_alex", "password": "nope"})
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_pages_ask_a_stranger_to_sign_in(client: Client) -> None:
+    response = client.get(reverse("password_change"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_user_changes_their_password(client: Client, agent_alex: User) -> None:
+    client.force_login(agent_alex)
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "night-shift-rounds-42",
+            "new_password2": "night-shift-rounds-42",
+        },
+    )
+    assert response.status_code == 302
+    agent_alex.refresh_from_db()
+    assert agent_alex.check_password("night-shift-rounds-42")
+
+
+def test_a_forgotten_password_is_reset_through_the_emailed_link(
+    client: Client, agent_alex: User
+) -> None:
+    response = client.post(reverse("password_reset"), {"email": "agent_alex@example.org"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject == "Reset your golive password"
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+)", mail.outbox[0].body)
+    assert link is not None
+
+    form = client.get(link.group(1), follow=True)
+    assert b"Choose a new password" in form.content
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "morning-huddle-at-ten", "new_password2": "morning-huddle-at-ten"},
+    )
+    assert done.status_code == 302
+    agent_alex.refresh_from_db()
+    assert agent_alex.check_password("morning-huddle-at-ten")
+
+
+def test_a_session_ends_after_the_idle_time_but_not_while_in_use(
+    client: Client, agent_alex: User, settings: object
+) -> None:
+    idle = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)  # type: ignore[attr-defined]
+    start = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
+    page = reverse("password_change")
+    with time_machine.travel(start, tick=False) as clock:
+        client.force_login(agent_alex)
+        # Each request renews the session: two steps of most of the idle time stay signed in.
+        for _ in range(2):
+            clock.shift(idle - dt.timedelta(minutes=5))
+            assert client.get(page).status_code == 200
+        clock.shift(idle + dt.timedelta(minutes=1))
+        response = client.get(page)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_an_unknown_page_gets_the_friendly_404(client: Client) -> None:
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b"We could not find that page" in response.content
+
+
+def test_a_server_error_gets_a_page_that_needs_no_context(db: None) -> None:
+    response = server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    assert b"Something went wrong on our side" in response.content
