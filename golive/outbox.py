@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -145,14 +146,24 @@ def deliver_notification(*, notification_id: int) -> bool:
     return True
 
 
-def deliver_due_notifications(*, limit: int = 500) -> int:
-    """The beat sweep: deliver rows that are pending and due, or stuck in sending; return sent."""
+def deliver_due_notifications(*, limit: int = 500, budget_seconds: float = 60.0) -> int:
+    """The beat sweep: deliver rows that are pending and due, or stuck in sending; return sent.
+
+    It stops starting new sends after `budget_seconds`, well inside the task's time limit, so a
+    slow mail server never gets a send cut off half-way; the rest wait for the next sweep.
+    """
+    deadline = time.monotonic() + budget_seconds
     due_ids = list(
         Notification.objects.due(timezone.now())
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(deliver_notification(notification_id=pk) for pk in due_ids)
+    sent = 0
+    for pk in due_ids:
+        if time.monotonic() >= deadline:
+            break
+        sent += deliver_notification(notification_id=pk)
+    return sent
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -179,7 +190,7 @@ def _send_email(notification: Notification) -> None:
         raise ValueError("The recipient has no email address.")
     body = notification.body
     if notification.link:
-        body = f"{body}\n\nOpen in golive: {notification.link}".lstrip()
+        body = f"{body}\n\nOpen in golive: {settings.SITE_URL}{notification.link}".lstrip()
     EmailMessage(
         subject=notification.subject,
         body=body,

@@ -216,6 +216,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Notifications --------------------------------------------------------------------------------
 
 globals().update(email_settings(env_str("EMAIL_URL", "console://")))
+# Where people open golive: links in email and SMS start with it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "golive <golive@localhost>")
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 

@@ -802,3 +802,60 @@ def test_the_members_page_costs_the_same_queries_however_many_members(
     with django_assert_max_num_queries(QUERY_BUDGET):
         response = client.get(reverse("golive:members", args=[mercy.pk]))
     assert len(response.context["rows"]) == member_count + 1
+
+
+# --- Query counts of the remaining lists ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("unit_count", [2, 25])
+def test_the_site_page_costs_the_same_queries_however_many_units(
+    client_for: SignIn,
+    manager_maria: User,
+    mercy_general: Site,
+    unit_count: int,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
+    for number in range(unit_count):
+        Unit.objects.create(site=mercy_general, name=f"Ward {number}", end_user_count=5)
+    client = client_for(manager_maria)
+    with django_assert_max_num_queries(QUERY_BUDGET):
+        response = client.get(reverse("golive:site_detail", args=[mercy_general.pk]))
+    assertContains(response, f"Ward {unit_count - 1}")
+
+
+@pytest.mark.parametrize("application_count", [2, 25])
+def test_the_applications_page_costs_the_same_queries_however_many_applications(
+    client_for: SignIn,
+    lead_lena: User,
+    mercy: GoLive,
+    application_count: int,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
+    for number in range(application_count):
+        Application.objects.create(go_live=mercy, name=f"Module {number:02}")
+    client = client_for(lead_lena)
+    with django_assert_max_num_queries(QUERY_BUDGET):
+        response = client.get(reverse("golive:applications", args=[mercy.pk]))
+    assertContains(response, f"Module {application_count - 1:02}")
+
+
+@pytest.mark.parametrize("go_live_count", [1, 12])
+def test_the_go_live_list_costs_the_same_queries_however_many_go_lives(
+    client_for: SignIn,
+    lead_lena: User,
+    mercy: GoLive,
+    go_live_count: int,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
+    for number in range(1, go_live_count):
+        wave = GoLive.objects.create(
+            name=f"Wave {number + 1}",
+            organization=mercy.organization,
+            cutover_at=mercy.cutover_at + dt.timedelta(days=30 * number),
+            support_ends_at=mercy.support_ends_at + dt.timedelta(days=30 * number),
+        )
+        Membership.objects.create(user=lead_lena, go_live=wave, role=Role.CLINIC_MANAGER)
+    client = client_for(lead_lena)
+    with django_assert_max_num_queries(QUERY_BUDGET):
+        response = client.get(reverse("golive:list"))
+    assert len(response.context["rows"]) == go_live_count

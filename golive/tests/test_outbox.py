@@ -106,7 +106,10 @@ def test_it_refuses_an_unknown_channel(lead_lena: User) -> None:
         notify(dedupe_key="p:1", channel="pigeon", subject="Hi", user=lead_lena)
 
 
-def test_it_emails_the_user_with_the_link_in_the_body(lead_lena: User, mercy: GoLive) -> None:
+def test_it_emails_the_user_with_the_link_in_the_body(
+    lead_lena: User, mercy: GoLive, settings: Settings
+) -> None:
+    settings.SITE_URL = "https://golive.mercy.example"
     notification = email_to(lead_lena, mercy)
 
     assert deliver_notification(notification_id=notification.pk) is True
@@ -115,7 +118,7 @@ def test_it_emails_the_user_with_the_link_in_the_body(lead_lena: User, mercy: Go
     assert message.to == ["lead_lena@example.org"]
     assert message.subject == "Your shift starts at 07:00"
     assert "4 West, Mercy General." in message.body
-    assert "/shifts/1/" in message.body
+    assert "Open in golive: https://golive.mercy.example/shifts/1/" in message.body
     notification.refresh_from_db()
     assert notification.status == Notification.Status.SENT
     assert notification.sent_at is not None
@@ -277,6 +280,17 @@ def test_the_sweep_sends_due_rows_oldest_first_up_to_its_limit(
         assert deliver_due_notifications() == 1
         assert Notification.objects.get(dedupe_key="reminder:0:lena").status == "pending"
     assert len(mail.outbox) == 2
+
+
+def test_the_sweep_starts_no_send_once_its_time_budget_is_spent(
+    lead_lena: User, mercy: GoLive
+) -> None:
+    email_to(lead_lena, mercy)
+
+    assert deliver_due_notifications(budget_seconds=0) == 0
+
+    assert Notification.objects.get().status == Notification.Status.PENDING
+    assert mail.outbox == []
 
 
 def test_it_enqueues_delivery_only_when_the_transaction_commits(
