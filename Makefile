@@ -5,13 +5,15 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
-# Embedded services for whatever the environment does not name, then the command.
-SERVICES := $(BIN)/python -m golive.embedded --
+# Embedded services for whatever the environment does not name, then the command. The tests get
+# servers of their own (var/test), so a `make run` left running never sees a test's tasks.
+SERVICES := $(BIN)/python -m golive.embedded --var-dir var --
+TEST_SERVICES := $(BIN)/python -m golive.embedded --var-dir var/test --
 ARGS ?=
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run test lint format clean
+.PHONY: install run seed test lint format clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,10 +32,15 @@ run: $(STAMP)
 	  echo "golive is starting on http://127.0.0.1:8000 (Ctrl-C stops it)" && \
 	  exec honcho start'
 
+# Re-seed the demo go-live (idempotent: nothing is duplicated) and print the demo logins.
+seed: export DEBUG ?= true
+seed: $(STAMP)
+	$(SERVICES) sh -c 'python manage.py migrate --noinput && python manage.py seed_demo'
+
 # Lint, then the whole test suite (or `make test ARGS="golive/tests/test_models.py -k window"`).
 test: export DEBUG ?= true
 test: $(STAMP) lint
-	$(SERVICES) sh -c '\
+	$(TEST_SERVICES) sh -c '\
 	  python manage.py collectstatic --noinput -v0 && \
 	  python -m pytest $(ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc'
