@@ -52,6 +52,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def socket_database_url(socket_dir: Path) -> str:
+    """DATABASE_URL of the embedded server's `golive` database on the socket in `socket_dir`."""
+    return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
+
+
+def redis_socket_url(redis_dir: Path) -> str:
+    return f"unix://{redis_dir / 'redis.sock'}"
+
+
 def ensure_database(**conninfo: str) -> None:
     """Create the database named in `conninfo` if its server lacks it (first start on a server)."""
     import psycopg
@@ -135,7 +144,7 @@ class EmbeddedPostgres:
             socket_dir = server.get_postmaster_info().socket_dir
             ensure_database(host=str(socket_dir), user="postgres", dbname=DATABASE_NAME)
             self.handles.add(os.getpid())
-        return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
+        return socket_database_url(Path(socket_dir))
 
     def release(self) -> None:
         with _locked(self.lock):
@@ -195,7 +204,7 @@ class EmbeddedRedis:
                 else:
                     raise RuntimeError(f"Embedded Redis did not start; see {self.dir}/redis.log")
             self.handles.add(os.getpid())
-        return f"unix://{self.socket}"
+        return redis_socket_url(self.dir)
 
     def release(self) -> None:
         import redis

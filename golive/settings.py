@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from golive.embedded import redis_socket_url, socket_database_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -151,15 +153,10 @@ TEMPLATES = [
 ]
 
 # --- Database and Redis ---------------------------------------------------------------------------
-# `make run` / `make test` start embedded servers under var/ and export these variables when they
-# are unset (golive/embedded.py); a bare `manage.py` without them is a configuration error.
+# Unset, both point at the embedded servers that `make run` starts under var/ (golive/embedded.py),
+# so `python manage.py shell` in a checkout reaches the same data as the running app.
 
-DATABASE_URL = env_str("DATABASE_URL")
-if not DATABASE_URL:
-    raise ImproperlyConfigured(
-        "DATABASE_URL is not set. Use `make run` / `make test` (they start an embedded PostgreSQL), "
-        "or set DATABASE_URL=postgres://user:password@host:5432/golive."
-    )
+DATABASE_URL = env_str("DATABASE_URL") or socket_database_url(BASE_DIR / "var" / "postgres")
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
@@ -169,12 +166,7 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("golive needs PostgreSQL: DATABASE_URL must be a postgres:// URL.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL")
-if not REDIS_URL:
-    raise ImproperlyConfigured(
-        "REDIS_URL is not set. Use `make run` / `make test` (they start an embedded Redis), "
-        "or set REDIS_URL=redis://host:6379/0."
-    )
+REDIS_URL = env_str("REDIS_URL") or redis_socket_url(BASE_DIR / "var" / "redis")
 CACHE_URL, CELERY_BROKER_URL = redis_urls(REDIS_URL)
 CACHES = {
     "default": {

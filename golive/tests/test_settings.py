@@ -82,6 +82,28 @@ def test_debug_defaults_keep_development_safe() -> None:
     )
 
 
+def _debug_seen_by_manage_py(**env: str) -> str:
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_manage_py_in_a_bare_checkout_runs_in_development_mode() -> None:
+    assert _debug_seen_by_manage_py() == "True"
+
+
+def test_manage_py_on_a_deployment_keeps_debug_off() -> None:
+    assert _debug_seen_by_manage_py(SECRET_KEY=secrets.token_urlsafe(60), ALLOWED_HOSTS="x") == (
+        "False"
+    )
+
+
 def test_email_url_becomes_smtp_settings() -> None:
     config = email_settings("smtp://ops%40mercy.example:pa%2Fss@smtp.mercy.example:2525?tls=0")
     assert config == {
