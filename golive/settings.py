@@ -203,6 +203,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "send-shift-reminders": {
+        "task": "staffing.tasks.send_shift_reminders",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "report-late-arrivals": {
+        "task": "staffing.tasks.report_late_arrivals",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # --- Notifications --------------------------------------------------------------------------------
@@ -269,7 +279,7 @@ USE_TZ = True
 # --- Static and media -----------------------------------------------------------------------------
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -15,6 +15,7 @@ urlpatterns = [
     *home.urlpatterns,
     *health.urlpatterns,
     path("", include((core_patterns, "golive"))),
+    path("staffing/", include("staffing.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

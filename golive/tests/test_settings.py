@@ -54,6 +54,20 @@ def test_production_settings_pass_check_deploy_without_a_warning() -> None:
     assert "no issues" in result.stdout
 
 
+def test_static_files_collect_with_production_settings(tmp_path: Path) -> None:
+    # The manifest storage follows every url() and sourceMappingURL: a missing file fails here.
+    result = _manage(
+        "collectstatic",
+        "--noinput",
+        "-v0",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        STATIC_ROOT=str(tmp_path),
+        **PRODUCTION,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "staticfiles.json").exists()
+
+
 def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off() -> None:
     result = _manage("check", **PRODUCTION)
     assert result.returncode != 0

@@ -1,0 +1,230 @@
+"""Staffing benchmarks: the coverage grid, the shift panel's eligible people, who's on now, auto-fill.
+
+Run by `make bench`. It builds the issue's data set in a throw-away test database (40 units x 28
+days x 2 shifts, 1,500 people, 3,000 assignments), then times each path through Django's test
+client in this process, next to two bare views (one indexed SELECT, one INSERT) measured the
+same way in the same run: the ratio to the bare SELECT is what the budget tables compare. Results
+go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "golive.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import (  # noqa: E402
+    CaptureQueriesContext,
+    override_settings,
+    setup_databases,
+    setup_test_environment,
+    teardown_databases,
+)
+from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from golive.models import Application, GoLive, Membership, Role, Site, Unit  # noqa: E402
+from staffing.models import Assignment, Shift, SupportPerson, SupportRole  # noqa: E402
+
+UNITS, DAYS, PEOPLE, ASSIGNMENTS = 40, 28, 1500, 3000
+ROUNDS = 30
+OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def build() -> tuple[GoLive, User]:
+    """The issue's data set, written with bulk inserts (rules are not the subject here)."""
+    tz = dt.UTC
+    today = timezone.localdate()
+    cutover = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(5), tz)
+    go_live = GoLive.objects.create(
+        name="Bench Health Wave 1",
+        organization="Bench Health",
+        cutover_at=cutover,
+        support_ends_at=cutover + dt.timedelta(days=DAYS + 7),
+        time_zone="America/Chicago",
+        phase=GoLive.Phase.LIVE,
+    )
+    sites = [Site.objects.create(go_live=go_live, name=f"Site {n}", code=f"S{n}") for n in range(2)]
+    units = Unit.objects.bulk_create(
+        Unit(site=sites[n % 2], name=f"Unit {n:02}", end_user_count=50) for n in range(UNITS)
+    )
+    apps = Application.objects.bulk_create(
+        Application(go_live=go_live, name=f"Application {n}") for n in range(10)
+    )
+    roles = [SupportRole.SUPER_USER, SupportRole.AT_THE_ELBOW]
+    people = SupportPerson.objects.bulk_create(
+        SupportPerson(
+            go_live=go_live,
+            name=f"Person {n:04}",
+            role=roles[n % 2],
+            email=f"p{n}@bench.example",
+            home_unit=units[n % UNITS],
+            home_site=units[n % UNITS].site,
+        )
+        for n in range(PEOPLE)
+    )
+    Through = SupportPerson.skills.through
+    Through.objects.bulk_create(
+        Through(supportperson_id=person.pk, application_id=apps[i % 10].pk)
+        for i, person in enumerate(people)
+    )
+    local = go_live.tzinfo
+    shifts = []
+    for unit in units:
+        for day in range(DAYS):
+            date = today + dt.timedelta(days=day)
+            for label, hour in (("Day", 7), ("Night", 19)):
+                start = dt.datetime.combine(date, dt.time(hour), local)
+                end = dt.datetime.combine(
+                    date + dt.timedelta(days=1 if hour == 19 else 0),
+                    dt.time((hour + 12) % 24),
+                    local,
+                )
+                shifts.append(
+                    Shift(
+                        go_live=go_live,
+                        unit=unit,
+                        role=SupportRole.SUPER_USER,
+                        label=label,
+                        start=start,
+                        end=end,
+                        needed=2,
+                    )
+                )
+    shifts = Shift.objects.bulk_create(shifts)
+    shifts.sort(key=lambda s: (s.start, s.unit_id))
+    free_from = {person.pk: cutover for person in people}
+    order = [person.pk for person in people]
+    assignments = []
+    cursor = 0
+    for shift in shifts:
+        if len(assignments) >= ASSIGNMENTS:
+            break
+        for _ in range(len(order)):
+            person_id = order[cursor % len(order)]
+            cursor += 1
+            if free_from[person_id] <= shift.start - dt.timedelta(hours=10):
+                free_from[person_id] = shift.end
+                assignments.append(
+                    Assignment(
+                        shift=shift,
+                        person_id=person_id,
+                        period=DateTimeTZRange(shift.start, shift.end, "[)"),
+                    )
+                )
+                break
+    Assignment.objects.bulk_create(assignments)
+    user = User.objects.create_user("bench_lead", password="bench")
+    Membership.objects.create(user=user, go_live=go_live, role=Role.COMMAND_CENTER_LEAD)
+    return go_live, user
+
+
+def measure(call: Callable[[int], object]) -> dict[str, float]:
+    call(-1)  # warm caches and connections
+    times, queries = [], []
+    for n in range(ROUNDS):
+        with CaptureQueriesContext(connection) as captured:
+            start = time.perf_counter()
+            call(n)
+            times.append((time.perf_counter() - start) * 1000)
+        queries.append(len(captured.captured_queries))
+    times.sort()
+    return {
+        "median": statistics.median(times),
+        "p95": times[int(len(times) * 0.95) - 1],
+        "queries": max(queries),
+    }
+
+
+def get(client: Client, url: str) -> Callable[[int], object]:
+    def call(n: int) -> object:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        return response
+
+    return call
+
+
+def main() -> None:
+    setup_test_environment()
+    databases = setup_databases(verbosity=0, interactive=False, keepdb=False)
+    try:
+        with override_settings(ROOT_URLCONF="bench.urls", ALLOWED_HOSTS=["testserver"]):
+            built = time.perf_counter()
+            go_live, user = build()
+            build_seconds = time.perf_counter() - built
+            client = Client()
+            client.force_login(user)
+            shift = Shift.objects.filter(go_live=go_live).order_by("start", "unit__name").first()
+            assert shift is not None
+            rows = {
+                "bare view: one indexed SELECT": measure(
+                    get(client, f"/bench/select/?pk={go_live.pk}")
+                ),
+                "bare view: one INSERT": measure(lambda n: client.get(f"/bench/insert/?n={n}")),
+                "coverage grid, 40 units x 28 days x 2 shifts": measure(
+                    get(client, reverse("staffing:grid") + "?days=28")
+                ),
+                "shift panel with eligible people (1,500)": measure(
+                    get(client, reverse("staffing:shift_detail", args=[shift.pk]))
+                ),
+                "eligible people list only (1,500)": measure(
+                    get(client, reverse("staffing:shift_candidates", args=[shift.pk]))
+                ),
+                "who's on now (JSON)": measure(get(client, reverse("staffing:whos_on_json"))),
+            }
+        write_report(rows, build_seconds)
+    finally:
+        teardown_databases(databases, verbosity=0)
+
+
+def write_report(rows: dict[str, dict[str, float]], build_seconds: float) -> None:
+    base = rows["bare view: one indexed SELECT"]["median"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (bench/staffing_bench.py). Each path is requested "
+        f"{ROUNDS} times through Django's test client in one process against PostgreSQL, after one "
+        "warm-up request; the ratio compares its median with the bare SELECT view's median in the "
+        "same run.",
+        "",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"Django {django.get_version()}, PostgreSQL {connection.pg_version // 10000}",
+        f"- Data: {UNITS} units, {DAYS} days x 2 shifts ({UNITS * DAYS * 2} shifts), {PEOPLE} people, "
+        f"{Assignment.objects.count()} assignments (built in {build_seconds:.1f} s)",
+        f"- Date: {timezone.now():%Y-%m-%d %H:%M} UTC",
+        "",
+        "| path | median ms | p95 ms | queries | x bare SELECT |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        lines.append(
+            f"| {name} | {row['median']:.1f} | {row['p95']:.1f} | {row['queries']:.0f} | "
+            f"{row['median'] / base:.1f} |"
+        )
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nwritten to {OUT.relative_to(Path.cwd()) if OUT.is_relative_to(Path.cwd()) else OUT}")
+    assert settings.DATABASES["default"]["NAME"].startswith("test_")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The auto-fill task through a real Celery worker, and a broker that cannot be reached."""
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from golive.celery import app
+from golive.models import GoLive, Unit
+from golive.tests.test_outbox import closed_port
+
+# finished_tasks is the outbox tests' fixture, imported so that this module can ask for it.
+from golive.tests.test_outbox_worker import (  # noqa: F401
+    TASK_TIMEOUT,
+    Finished,
+    finished_tasks,
+    reset_broker_pools,
+)
+from staffing.autofill import start_autofill
+from staffing.models import AutoFillProposal, AutoFillRun, Shift, SupportPerson
+from staffing.tasks import compute_autofill_proposal
+from staffing.tests.conftest import MakePerson
+
+
+def start(go_live: GoLive, unit: Unit, user: User) -> AutoFillRun:
+    with transaction.atomic():
+        return start_autofill(
+            go_live=go_live,
+            actor=user,
+            start_date=dt.date(2026, 11, 4),
+            end_date=dt.date(2026, 11, 4),
+            units=[unit],
+            roles=[],
+            respect_soft_rules=True,
+        )
+
+
+def test_the_task_does_nothing_for_a_missing_run(db: None) -> None:
+    assert compute_autofill_proposal.apply(kwargs={"run_id": 987654}).get() is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_computes_the_proposal_of_a_started_run(
+    mercy: GoLive,
+    four_west: Unit,
+    lead_lena: User,
+    day_shift: Shift,
+    make_person: MakePerson,
+    request: pytest.FixtureRequest,
+) -> None:
+    finished: Finished = request.getfixturevalue("finished_tasks")
+    ann, bob = make_person("Ann"), make_person("Bob")
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False):
+        run = start(mercy, four_west, lead_lena)
+
+        assert finished.get(timeout=TASK_TIMEOUT) == (
+            "staffing.tasks.compute_autofill_proposal",
+            True,
+        )
+
+    run.refresh_from_db()
+    assert (run.status, run.progress, run.total) == (AutoFillRun.Status.PROPOSED, 1, 1)
+    assert set(AutoFillProposal.objects.values_list("shift", "person")) == {
+        (day_shift.pk, ann.pk),
+        (day_shift.pk, bob.pk),
+    }
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    """The Celery app pointed at a port where no Redis listens."""
+    broker_url = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    reset_broker_pools(app)
+    try:
+        yield
+    finally:
+        app.conf.broker_url = broker_url
+        reset_broker_pools(app)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("broker_down")
+def test_with_the_broker_down_the_run_fails_at_once_with_a_message(
+    mercy: GoLive, four_west: Unit, lead_lena: User, day_shift: Shift
+) -> None:
+    SupportPerson.objects.create(go_live=mercy, name="Ann", role="super_user", email="a@x.org")
+
+    started = time.monotonic()
+    run = start(mercy, four_west, lead_lena)
+
+    # The manager's request must not hang on the broker's connection retries.
+    assert time.monotonic() - started < 2
+    run.refresh_from_db()
+    assert run.status == AutoFillRun.Status.FAILED
+    assert "task queue could not be reached" in run.error

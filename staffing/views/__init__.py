@@ -1,0 +1,1 @@
+"""Staffing views, one module per area; staffing/urls.py gathers their urlpatterns."""
