@@ -13,7 +13,7 @@ ARGS ?=
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run seed test lint format clean
+.PHONY: install run seed test bench lint format clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,13 +29,15 @@ run: $(STAMP)
 	  python manage.py migrate --noinput && \
 	  python manage.py collectstatic --noinput -v0 && \
 	  python manage.py seed_demo --if-empty && \
+	  python manage.py seed_staffing_demo --if-empty && \
 	  echo "golive is starting on http://127.0.0.1:8000 (Ctrl-C stops it)" && \
 	  exec honcho start'
 
 # Re-seed the demo go-live (idempotent: nothing is duplicated) and print the demo logins.
 seed: export DEBUG ?= true
 seed: $(STAMP)
-	$(SERVICES) sh -c 'python manage.py migrate --noinput && python manage.py seed_demo'
+	$(SERVICES) sh -c 'python manage.py migrate --noinput && python manage.py seed_demo && \
+	  python manage.py seed_staffing_demo'
 
 # Lint, then the whole test suite (or `make test ARGS="golive/tests/test_models.py -k window"`).
 test: export DEBUG ?= true
@@ -44,6 +46,11 @@ test: $(STAMP) lint
 	  python manage.py collectstatic --noinput -v0 && \
 	  python -m pytest $(ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc'
+
+# Benchmarks (not part of `make test`): results and ratios in docs/benchmarks.md.
+bench: export DEBUG ?= true
+bench: $(STAMP)
+	$(BIN)/python -m golive.embedded --var-dir var/bench -- python bench/staffing_bench.py
 
 lint: $(STAMP)
 	ruff check .

@@ -7,9 +7,11 @@ kept in memory as the pass goes, so the cost grows with places x people looked a
 queries. Candidates are kept sorted by load, so the usual place is decided after looking at a few
 people. The same input gives the same proposal: every choice ends in a tie-break on name and id.
 
-Publishing (`publish_run`) goes through `services.assign_person` for each proposal, so every hard
-rule is checked again against the schedule as it is then, and the run's row lock makes a second
-publish a no-op.
+Publishing is a Celery task too (`publish_proposals`): a few thousand places at ~12 ms each do
+not fit in a web request. `start_publishing` claims the run under its row lock (a second publish
+is refused), then the task goes through `services.assign_person` for each proposal, so every hard
+rule is checked again against the schedule as it is then. A proposal already on the schedule is
+skipped, so a rerun after a worker died half-way assigns only the rest.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import redis.exceptions
@@ -43,6 +45,7 @@ from staffing.rules import Interval, PersonLoad, RuleWarning, load_people, soft_
 from staffing.services import AssignmentRefused, NeedsOverride, assign_person
 
 if TYPE_CHECKING:
+    from celery import Task
     from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
@@ -91,18 +94,25 @@ def enqueue_run(*, run_id: int) -> bool:
     instead of leaving it queued for ever."""
     from staffing.tasks import compute_autofill_proposal  # tasks imports this module
 
+    if _send(compute_autofill_proposal, run_id=run_id):
+        return True
+    AutoFillRun.objects.filter(pk=run_id, status=AutoFillRun.Status.QUEUED).update(
+        status=AutoFillRun.Status.FAILED,
+        error="The task queue could not be reached. Start the auto-fill again in a minute.",
+        finished_at=timezone.now(),
+    )
+    return False
+
+
+def _send(task: Task, *, run_id: int) -> bool:
+    """Hand `task` the run, or say False at once when the broker cannot be reached."""
     try:
-        with compute_autofill_proposal.app.producer_or_acquire() as producer:
+        with task.app.producer_or_acquire() as producer:
             # Fail at once rather than keep the manager's request waiting on connection retries.
             producer.connection.ensure_connection(max_retries=0)
-            compute_autofill_proposal.apply_async(kwargs={"run_id": run_id}, producer=producer)
+            task.apply_async(kwargs={"run_id": run_id}, producer=producer)
     except (BrokerError, redis.exceptions.RedisError, OSError) as exc:
-        logger.warning("Could not enqueue auto-fill run %s: %s", run_id, exc)
-        AutoFillRun.objects.filter(pk=run_id, status=AutoFillRun.Status.QUEUED).update(
-            status=AutoFillRun.Status.FAILED,
-            error="The task queue could not be reached. Start the auto-fill again in a minute.",
-            finished_at=timezone.now(),
-        )
+        logger.warning("Could not enqueue %s for auto-fill run %s: %s", task.name, run_id, exc)
         return False
     return True
 
@@ -471,52 +481,135 @@ def _compute(run_id: int) -> None:
 # --- Publishing and discarding --------------------------------------------------------------------
 
 
-@dataclass
-class PublishResult:
-    assigned: int = 0
-    failed: list[str] = field(default_factory=list)
-
-
 @transaction.atomic
-def publish_run(*, run: AutoFillRun, actor: AbstractBaseUser | None) -> PublishResult:
-    """Assign the proposed people, one by one through the normal rules; report the ones the
-    schedule no longer allows. A run is published once: the row lock and the status say so."""
-    run = AutoFillRun.objects.select_for_update().select_related("go_live").get(pk=run.pk)
+def start_publishing(*, run: AutoFillRun, actor: AbstractBaseUser | None) -> AutoFillRun:
+    """Claim the proposal for publishing and hand it to a worker once that is committed. A run is
+    published once: the row lock and the status refuse a second publish."""
+    run = AutoFillRun.objects.select_for_update().get(pk=run.pk)
     if run.status != AutoFillRun.Status.PROPOSED:
         raise AutoFillError(
             f"This auto-fill is {run.get_status_display().lower()}; only a "
             "proposal that is ready can be published."
         )
+    run.status = AutoFillRun.Status.PUBLISHING
+    run.published_by = actor if actor is not None and actor.is_authenticated else None
+    run.progress = 0
+    run.total = run.proposals.count()
+    run.error = ""
+    run.save(update_fields=["status", "published_by", "progress", "total", "error"])
+    transaction.on_commit(lambda: enqueue_publishing(run_id=run.pk))
+    return run
+
+
+def enqueue_publishing(*, run_id: int) -> bool:
+    """Send the publishing to a worker; a broker that cannot be reached puts the proposal back,
+    with a message, so that the manager can publish it again."""
+    from staffing.tasks import publish_autofill  # tasks imports this module
+
+    if _send(publish_autofill, run_id=run_id):
+        return True
+    AutoFillRun.objects.filter(pk=run_id, status=AutoFillRun.Status.PUBLISHING).update(
+        status=AutoFillRun.Status.PROPOSED,
+        error="The task queue could not be reached, so nobody was assigned. "
+        "Publish again in a minute.",
+    )
+    return False
+
+
+def publish_proposals(*, run_id: int) -> bool:
+    """Assign the proposed people of a run being published; False when the run is missing or not
+    being published (a message delivered twice finds it published)."""
+    with transaction.atomic():
+        run = (
+            AutoFillRun.objects.select_for_update(of=("self",))
+            .select_related("go_live", "published_by")
+            .filter(pk=run_id)
+            .first()
+        )
+        if run is None or run.status != AutoFillRun.Status.PUBLISHING:
+            return False
+    try:
+        assigned, failures = _publish(run)
+    # Whatever went wrong, the manager must be able to publish again: the proposals already on
+    # the schedule are skipped then.
+    except Exception as exc:
+        logger.exception("Publishing auto-fill run %s failed", run_id)
+        AutoFillRun.objects.filter(pk=run_id, status=AutoFillRun.Status.PUBLISHING).update(
+            status=AutoFillRun.Status.PROPOSED,
+            error=f"Publishing stopped on an error ({type(exc).__name__}). Publish again to "
+            "assign the rest; if it fails again, tell the command center.",
+        )
+        return False
+    with transaction.atomic():
+        run = AutoFillRun.objects.select_for_update().get(pk=run_id)
+        if run.status != AutoFillRun.Status.PUBLISHING:
+            # Another delivery of the message finished first; its counts stand.
+            return False
+        run.status = AutoFillRun.Status.PUBLISHED
+        run.progress = run.total
+        run.published_count = assigned
+        run.publish_failures = failures
+        run.published_at = timezone.now()
+        run.save(
+            update_fields=[
+                "status",
+                "progress",
+                "published_count",
+                "publish_failures",
+                "published_at",
+            ]
+        )
+    return True
+
+
+def _publish(run: AutoFillRun) -> tuple[int, list[dict[str, object]]]:
+    """Put each proposal on the schedule, each in its own transaction so that progress shows
+    and a crash keeps what was done; (proposals on the schedule, failures)."""
     tz = run.go_live.tzinfo
-    result = PublishResult()
+    actor = run.published_by
+    assigned = 0
+    failures: list[dict[str, object]] = []
     # The person's skills, go-live and login are what assign_person reads of them.
     proposals = (
         run.proposals.select_related("shift__unit", "person__go_live", "person__user")
         .prefetch_related("person__skills")
         .order_by("shift__start", "shift__unit__name", "shift__role", "shift__pk", "pk")
     )
-    for proposal in proposals:
+    for done, proposal in enumerate(proposals, start=1):
+        shift = proposal.shift
         try:
-            assign_person(
-                shift=proposal.shift,
-                person=proposal.person,
-                actor=actor,
-                override_reason=OVERRIDE_REASON if proposal.warnings else "",
-            )
+            with transaction.atomic():
+                # Locked before looking, so that two deliveries of the message cannot both miss
+                # the other's assignment (assign_person takes the same lock again).
+                Shift.objects.select_for_update().get(pk=shift.pk)
+                already = shift.assignments.filter(
+                    person=proposal.person, status__in=ACTIVE_STATUSES
+                ).exists()
+                if not already:
+                    assign_person(
+                        shift=shift,
+                        person=proposal.person,
+                        actor=actor,
+                        override_reason=OVERRIDE_REASON if proposal.warnings else "",
+                    )
         except (AssignmentRefused, NeedsOverride) as exc:
-            shift = proposal.shift
             day = timezone.localtime(shift.start, tz).date()
-            result.failed.append(
-                f"{shift.unit.name} {shift.label or shift.get_role_display()} {short_date(day)}"
-                f" — {proposal.person.name}: {exc}"
+            failures.append(
+                {
+                    "shift": shift.pk,
+                    "person": proposal.person.pk,
+                    "message": str(exc),
+                    "text": f"{shift.unit.name} {shift.label or shift.get_role_display()} "
+                    f"{short_date(day)} — {proposal.person.name}: {exc}",
+                }
             )
         else:
-            result.assigned += 1
-    run.status = AutoFillRun.Status.PUBLISHED
-    run.published_at = timezone.now()
-    run.published_by = actor if actor is not None and actor.is_authenticated else None
-    run.save(update_fields=["status", "published_at", "published_by"])
-    return result
+            assigned += 1
+        if done % PROGRESS_EVERY == 0:
+            AutoFillRun.objects.filter(pk=run.pk, status=AutoFillRun.Status.PUBLISHING).update(
+                progress=done, published_count=assigned
+            )
+    return assigned, failures
 
 
 DISCARDABLE = (AutoFillRun.Status.QUEUED, AutoFillRun.Status.RUNNING, AutoFillRun.Status.PROPOSED)

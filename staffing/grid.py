@@ -364,7 +364,7 @@ def eligible_people(
     if shift.application_id is not None:
         people = people.prefetch_related("skills")
     roster = list(people)
-    loads = load_people([person.pk for person in roster], shift.start, shift.end)
+    loads = load_people(None, shift.start, shift.end, go_live_id=shift.go_live_id)
     ranked = rank_candidates(shift, roster, loads, staffing)
     return Eligible(candidates=ranked[:limit], total=len(ranked), search=search)
 

@@ -578,6 +578,7 @@ class AutoFillRun(models.Model):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         PROPOSED = "proposed", "Proposal ready"
+        PUBLISHING = "publishing", "Publishing"
         PUBLISHED = "published", "Published"
         DISCARDED = "discarded", "Discarded"
         FAILED = "failed", "Failed"
@@ -603,6 +604,10 @@ class AutoFillRun(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Proposals on the schedule once published, and the ones it no longer allowed:
+    # [{"shift": 12, "person": 34, "message": "...", "text": "4 West Day Wed 4 Nov — Ann: ..."}]
+    published_count = models.PositiveIntegerField(default=0)
+    publish_failures = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

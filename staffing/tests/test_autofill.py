@@ -5,6 +5,7 @@ import datetime as dt
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 
 import pytest
 from django.contrib.auth.models import User
@@ -12,7 +13,14 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 
 from golive.models import Application, GoLive, Site, Unit
 from staffing import autofill
-from staffing.autofill import AutoFillError, compute_proposal, discard_run, is_night, publish_run
+from staffing.autofill import (
+    AutoFillError,
+    compute_proposal,
+    discard_run,
+    is_night,
+    publish_proposals,
+    start_publishing,
+)
 from staffing.models import (
     Assignment,
     AutoFillProposal,
@@ -29,6 +37,7 @@ from staffing.services import assign_person
 from staffing.tests.conftest import CHICAGO, MakePerson, MakeShift, local
 
 Proposed = list[tuple[int, int, list[str]]]
+CaptureCallbacks = Callable[..., AbstractContextManager[list[Callable[[], object]]]]
 
 
 def make_run(
@@ -517,16 +526,32 @@ def ready(
     return make
 
 
-def test_publishing_assigns_the_proposal_through_the_normal_rules(
-    ready: Callable[..., AutoFillRun], manager_maria: User
-) -> None:
-    run = ready()
+def published(run: AutoFillRun, actor: User, capture: CaptureCallbacks) -> AutoFillRun:
+    """The run published as the page does it, the worker's part called directly."""
+    with capture() as callbacks:
+        start_publishing(run=run, actor=actor)
 
-    result = publish_run(run=run, actor=manager_maria)
-
-    assert (result.assigned, result.failed) == (3, [])
+    assert len(callbacks) == 1
+    assert publish_proposals(run_id=run.pk) is True
     run.refresh_from_db()
-    assert (run.status, run.published_by) == (AutoFillRun.Status.PUBLISHED, manager_maria)
+    return run
+
+
+def test_publishing_assigns_the_proposal_through_the_normal_rules(
+    ready: Callable[..., AutoFillRun],
+    manager_maria: User,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+) -> None:
+    run = published(ready(), manager_maria, django_capture_on_commit_callbacks)
+
+    assert (run.status, run.published_by, run.published_count, run.publish_failures) == (
+        AutoFillRun.Status.PUBLISHED,
+        manager_maria,
+        3,
+        [],
+    )
+    assert (run.progress, run.total) == (3, 3)
+    assert run.published_at is not None
     assert set(
         Assignment.objects.values_list("person__name", "assigned_by", "override_reason")
     ) == {
@@ -537,25 +562,85 @@ def test_publishing_assigns_the_proposal_through_the_normal_rules(
     assert ShiftEvent.objects.filter(action="assigned").count() == 3
 
 
-def test_publishing_twice_does_not_assign_twice(
-    ready: Callable[..., AutoFillRun], lead_lena: User
+def test_starting_to_publish_claims_the_run_and_hands_it_over_only_after_commit(
+    ready: Callable[..., AutoFillRun],
+    lead_lena: User,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
 ) -> None:
     run = ready()
-    publish_run(run=run, actor=lead_lena)
 
+    with django_capture_on_commit_callbacks() as callbacks:
+        start_publishing(run=run, actor=lead_lena)
+
+    assert len(callbacks) == 1
+    run.refresh_from_db()
+    assert (run.status, run.published_by, run.progress, run.total) == (
+        AutoFillRun.Status.PUBLISHING,
+        lead_lena,
+        0,
+        3,
+    )
+    assert not Assignment.objects.exists()
+
+
+def test_publishing_twice_enqueues_once_and_assigns_once(
+    ready: Callable[..., AutoFillRun],
+    lead_lena: User,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+) -> None:
+    run = ready()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        start_publishing(run=run, actor=lead_lena)
+        with pytest.raises(AutoFillError, match="This auto-fill is publishing"):
+            start_publishing(run=run, actor=lead_lena)
+
+    assert len(callbacks) == 1
+    assert publish_proposals(run_id=run.pk) is True
+    # The same message delivered again finds the run published.
+    assert publish_proposals(run_id=run.pk) is False
     with pytest.raises(AutoFillError, match="This auto-fill is published"):
-        publish_run(run=run, actor=lead_lena)
-
+        start_publishing(run=run, actor=lead_lena)
     assert Assignment.objects.count() == 3
 
 
+def test_a_rerun_after_a_crash_assigns_only_the_rest(
+    ready: Callable[..., AutoFillRun],
+    lead_lena: User,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+) -> None:
+    run = ready()
+    with django_capture_on_commit_callbacks():
+        start_publishing(run=run, actor=lead_lena)
+    # A worker died after the first two places: they are on the schedule, the run still publishing.
+    first, second, _ = run.proposals.order_by("shift__start", "shift__unit__name", "pk")
+    for proposal in (first, second):
+        assign_person(shift=proposal.shift, person=proposal.person, actor=lead_lena)
+
+    assert publish_proposals(run_id=run.pk) is True
+
+    run.refresh_from_db()
+    assert (run.status, run.published_count, run.publish_failures) == (
+        AutoFillRun.Status.PUBLISHED,
+        3,
+        [],
+    )
+    assert Assignment.objects.count() == 3
+    assert ShiftEvent.objects.filter(action="assigned").count() == 3
+
+
 def test_a_proposal_with_warnings_is_published_with_the_auto_fill_reason(
-    mercy: GoLive, four_west: Unit, make_shift: MakeShift, vera: SupportPerson, lead_lena: User
+    mercy: GoLive,
+    four_west: Unit,
+    make_shift: MakeShift,
+    vera: SupportPerson,
+    lead_lena: User,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
 ) -> None:
     make_shift(local(4, 7), local(4, 19))
     run = computed(make_run(mercy, [four_west], soft=False))
 
-    publish_run(run=run, actor=lead_lena)
+    published(run, lead_lena, django_capture_on_commit_callbacks)
 
     assignment = Assignment.objects.get()
     assert (assignment.person, assignment.warnings, assignment.override_reason) == (
@@ -566,21 +651,88 @@ def test_a_proposal_with_warnings_is_published_with_the_auto_fill_reason(
 
 
 def test_publishing_reports_places_the_schedule_no_longer_allows(
-    ready: Callable[..., AutoFillRun], make_shift: MakeShift, ed: Unit, lead_lena: User
+    ready: Callable[..., AutoFillRun],
+    make_shift: MakeShift,
+    make_person: MakePerson,
+    ed: Unit,
+    lead_lena: User,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
 ) -> None:
     run = ready()
     bob = SupportPerson.objects.get(name="Bob")
     elsewhere = make_shift(local(4, 6), local(4, 10), unit=ed, role=SupportRole.SUPER_USER)
     assign_person(shift=elsewhere, person=bob, actor=lead_lena, override_reason="Cover")
+    # The ED's one place was taken meanwhile by somebody the proposal did not name.
+    ed_day = Shift.objects.get(unit=ed, label="Day")
+    assign_person(shift=ed_day, person=make_person("Dee"), actor=lead_lena)
+    ed_proposal = run.proposals.get(shift=ed_day)
 
-    result = publish_run(run=run, actor=lead_lena)
+    run = published(run, lead_lena, django_capture_on_commit_callbacks)
 
-    assert result.assigned == 2
-    [failure] = result.failed
-    assert failure.startswith("4 West Med/Surg Day Wed 4 Nov — Bob: ")
-    assert "already works a shift at that time" in failure
+    assert (run.status, run.published_count) == (AutoFillRun.Status.PUBLISHED, 1)
+    bob_failure, ed_failure = run.publish_failures
+    assert (bob_failure["shift"], bob_failure["person"]) == (
+        run.proposals.get(person=bob).shift_id,
+        bob.pk,
+    )
+    assert "already works a shift at that time" in bob_failure["message"]
+    assert bob_failure["text"].startswith("4 West Med/Surg Day Wed 4 Nov — Bob: ")
+    assert (ed_failure["shift"], ed_failure["person"]) == (ed_day.pk, ed_proposal.person_id)
+    assert ed_failure["message"] == "This shift is full: 1 of 1 places are taken."
+    assert Assignment.objects.filter(shift=ed_day).get().person.name == "Dee"
+
+
+def test_publishing_shows_its_progress_as_it_goes(
+    ready: Callable[..., AutoFillRun],
+    lead_lena: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+) -> None:
+    run = ready()
+    seen: list[int] = []
+
+    def assign_and_look(**kwargs: object) -> Assignment:
+        seen.append(AutoFillRun.objects.values_list("progress", flat=True).get(pk=run.pk))
+        return assign_person(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(autofill, "PROGRESS_EVERY", 1)
+    monkeypatch.setattr(autofill, "assign_person", assign_and_look)
+
+    run = published(run, lead_lena, django_capture_on_commit_callbacks)
+
+    assert seen == [0, 1, 2]
+    assert (run.progress, run.total) == (3, 3)
+
+
+def test_an_error_while_publishing_puts_the_proposal_back_to_publish_again(
+    ready: Callable[..., AutoFillRun],
+    lead_lena: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+) -> None:
+    run = ready()
+    calls: list[object] = []
+
+    def assign_then_break(**kwargs: object) -> Assignment:
+        calls.append(kwargs)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return assign_person(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(autofill, "assign_person", assign_then_break)
+    with django_capture_on_commit_callbacks():
+        start_publishing(run=run, actor=lead_lena)
+
+    assert publish_proposals(run_id=run.pk) is False
+
     run.refresh_from_db()
-    assert run.status == AutoFillRun.Status.PUBLISHED
+    assert run.status == AutoFillRun.Status.PROPOSED
+    assert "Publishing stopped on an error (RuntimeError). Publish again" in run.error
+    assert Assignment.objects.count() == 1
+    monkeypatch.setattr(autofill, "assign_person", assign_person)
+    run = published(run, lead_lena, django_capture_on_commit_callbacks)
+    assert (run.status, run.published_count, run.error) == (AutoFillRun.Status.PUBLISHED, 3, "")
+    assert Assignment.objects.count() == 3
 
 
 def test_a_discarded_proposal_cannot_be_published(
@@ -593,10 +745,15 @@ def test_a_discarded_proposal_cannot_be_published(
     run.refresh_from_db()
     assert run.status == AutoFillRun.Status.DISCARDED
     with pytest.raises(AutoFillError, match="only a proposal that is ready can be published"):
-        publish_run(run=run, actor=lead_lena)
+        start_publishing(run=run, actor=lead_lena)
+    assert publish_proposals(run_id=run.pk) is False
     with pytest.raises(AutoFillError, match="nothing to discard"):
         discard_run(run=run)
     assert not Assignment.objects.exists()
+
+
+def test_publishing_a_missing_run_does_nothing(db: None) -> None:
+    assert publish_proposals(run_id=987654) is False
 
 
 def test_a_run_discarded_while_it_waits_is_never_computed(
@@ -615,9 +772,9 @@ def test_starting_a_run_records_it_and_hands_it_over_only_after_commit(
     mercy: GoLive,
     four_west: Unit,
     lead_lena: User,
-    django_capture_on_commit_callbacks: Callable[..., object],
+    django_capture_on_commit_callbacks: CaptureCallbacks,
 ) -> None:
-    with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[attr-defined]
+    with django_capture_on_commit_callbacks() as callbacks:
         run = autofill.start_autofill(
             go_live=mercy,
             actor=lead_lena,

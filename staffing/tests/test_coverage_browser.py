@@ -1,5 +1,5 @@
 """Planning coverage in a browser: the ratio helper recalculates in place, and an auto-fill runs on
-a worker while its page follows the progress, then is published."""
+a worker while its page follows the progress, then is published on a worker the same way."""
 
 import datetime as dt
 import re
@@ -71,10 +71,14 @@ def test_an_auto_fill_runs_on_a_worker_while_the_page_follows_it_then_is_publish
         page.get_by_role("button", name="Propose people").click()
 
         expect(page.get_by_test_id("run-status")).to_have_text("Proposal ready", timeout=20_000)
+        expect(page.get_by_test_id("proposals")).to_contain_text("Ann")
+        expect(page.get_by_test_id("proposals")).to_contain_text("Bob")
+        page.get_by_role("button", name=re.compile("Publish: assign 2 places")).click()
 
-    expect(page.get_by_test_id("proposals")).to_contain_text("Ann")
-    expect(page.get_by_test_id("proposals")).to_contain_text("Bob")
-    page.get_by_role("button", name=re.compile("Publish: assign 2 places")).click()
+        # The worker publishes while the page polls, then the page shows what it made.
+        expect(page.get_by_test_id("publish-result")).to_contain_text(
+            "2 assignments made", timeout=20_000
+        )
 
-    expect(page.get_by_test_id("publish-result")).to_contain_text("2 assignments made")
+    expect(page.get_by_test_id("run-status")).to_have_text("Published")
     assert Assignment.objects.filter(shift__label="Day").count() == 2

@@ -13,7 +13,7 @@ from pytest_django import DjangoAssertNumQueries
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from golive.models import Application, GoLive, Site, Unit
-from staffing.autofill import compute_proposal
+from staffing.autofill import compute_proposal, publish_proposals
 from staffing.coverage import DAY_NIGHT, generate_shifts
 from staffing.models import (
     Assignment,
@@ -778,13 +778,18 @@ def test_publishing_from_the_page_assigns_once(
     client = client_for(manager_maria)
     url = reverse("staffing:autofill_detail", args=[proposed_run.pk])
 
-    response = client.post(url, {"action": "publish"})
+    response = client.post(url, {"action": "publish"}, follow=True)
 
-    assertContains(response, "2 assignments made")
+    assertContains(response, "Publishing has started; this page follows its progress.")
+    assertContains(response, 'data-testid="autofill-progress"')
     again = client.post(url, {"action": "publish"}, follow=True)
     assertContains(
-        again, "This auto-fill is published; only a proposal that is ready can be published."
+        again, "This auto-fill is publishing; only a proposal that is ready can be published."
     )
+    # The worker's part (after commit, which this test's transaction never reaches).
+    assert publish_proposals(run_id=proposed_run.pk) is True
+    assert client.get(url, headers={"HX-Request": "true"})["HX-Refresh"] == "true"
+    assertContains(client.get(url), "2 assignments made")
     assert Assignment.objects.count() == 2
     assert set(Assignment.objects.values_list("assigned_by", flat=True)) == {manager_maria.pk}
 

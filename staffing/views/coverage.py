@@ -524,29 +524,30 @@ def _grouped(proposals: QuerySet[AutoFillProposal], tz: zoneinfo.ZoneInfo) -> li
     return list(days.values())
 
 
+# While the run is in one of these, its page polls the progress partial.
+WORKING = (AutoFillRun.Status.QUEUED, AutoFillRun.Status.RUNNING, AutoFillRun.Status.PUBLISHING)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def autofill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run, membership = _get_run_for(request, pk)
     go_live = membership.go_live
-    publish_result = None
     if request.method == "POST":
         action = request.POST.get("action")
         try:
             if action == "publish":
-                publish_result = autofill_service.publish_run(run=run, actor=request.user)
+                autofill_service.start_publishing(run=run, actor=request.user)
+                messages.success(request, "Publishing has started; this page follows its progress.")
             elif action == "discard":
                 autofill_service.discard_run(run=run)
                 messages.success(request, "The proposal is discarded; nobody was assigned.")
-                return redirect("staffing:autofill_detail", pk=run.pk)
             else:
                 messages.error(request, "Choose Publish or Discard.")
-                return redirect("staffing:autofill_detail", pk=run.pk)
         except autofill_service.AutoFillError as exc:
             messages.error(request, str(exc))
-            return redirect("staffing:autofill_detail", pk=run.pk)
-        run.refresh_from_db()
-    working = run.status in (AutoFillRun.Status.QUEUED, AutoFillRun.Status.RUNNING)
+        return redirect("staffing:autofill_detail", pk=run.pk)
+    working = run.status in WORKING
     if request.htmx:  # type: ignore[attr-defined]
         if not working:
             # The proposal is ready (or the run ended): show the whole page with it.
@@ -567,7 +568,6 @@ def autofill_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "shown": shown,
         "day": day,
         "proposal_count": sum(len(unit.lines) for group in days for unit in group.units.values()),
-        "publish_result": publish_result,
     }
     return render(request, "staffing/autofill_detail.html", context)
 
