@@ -137,18 +137,43 @@ def _fmt(hours: float | Decimal) -> str:
     return f"{float(hours):g} h"
 
 
+@dataclass(frozen=True)
+class ShiftFacts:
+    """What the rules need of a shift, worked out once when many people are checked against it."""
+
+    interval: Interval
+    tz: dt.tzinfo
+    day: dt.date
+    rest: dt.timedelta
+
+    @classmethod
+    def of(cls, shift: Shift, staffing: StaffingSettings) -> ShiftFacts:
+        interval = Interval(shift.start, shift.end)
+        tz = shift.go_live.tzinfo
+        return cls(
+            interval=interval,
+            tz=tz,
+            day=timezone.localtime(interval.start, tz).date(),
+            rest=dt.timedelta(hours=staffing.min_rest_hours),
+        )
+
+
 def soft_warnings(
-    person: SupportPerson, shift: Shift, load: PersonLoad, staffing: StaffingSettings
+    person: SupportPerson,
+    shift: Shift,
+    load: PersonLoad,
+    staffing: StaffingSettings,
+    facts: ShiftFacts | None = None,
 ) -> list[RuleWarning]:
     """Soft rules for putting `person` on `shift`, given the person's other active assignments.
 
-    `load.busy` must not contain this shift's own interval for this person.
+    `load.busy` must not contain this shift's own interval for this person. Ranking a roster
+    passes the shift's `facts`, computed once.
     """
+    facts = facts or ShiftFacts.of(shift, staffing)
     warnings: list[RuleWarning] = []
-    this = Interval(shift.start, shift.end)
-    tz = shift.go_live.tzinfo
+    this, tz, day, rest = facts.interval, facts.tz, facts.day, facts.rest
 
-    rest = dt.timedelta(hours=staffing.min_rest_hours)
     before = [b for b in load.busy if b.end <= this.start]
     after = [b for b in load.busy if b.start >= this.end]
     if before and this.start - max(b.end for b in before) < rest:
@@ -171,7 +196,6 @@ def soft_warnings(
             )
         )
 
-    day = timezone.localtime(this.start, tz).date()
     day_hours = this.hours + sum(
         b.hours for b in load.busy if timezone.localtime(b.start, tz).date() == day
     )
@@ -251,15 +275,17 @@ def rank_candidates(
     Best: no warnings, the right role and skill, the unit is their home unit, fewest hours in the
     week before the shift (to spread the load). `people` should prefetch `skills`.
     """
+    facts = ShiftFacts.of(shift, staffing)
+    idle = PersonLoad()
     candidates = []
     for person in people:
-        load = loads.get(person.pk, PersonLoad())
-        if overlaps_busy(shift, load):
+        load = loads.get(person.pk, idle)
+        if any(facts.interval.overlaps(busy) for busy in load.busy):
             continue
         candidates.append(
             Candidate(
                 person=person,
-                warnings=soft_warnings(person, shift, load, staffing),
+                warnings=soft_warnings(person, shift, load, staffing, facts),
                 hours_this_week=load.hours_between(shift.start - WEEK, shift.start),
                 home_unit=person.home_unit_id == shift.unit_id,
             )
