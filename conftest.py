@@ -8,13 +8,20 @@ go-live (Lakeside) and must never see Mercy's data.
 
 import datetime as dt
 import os
-from collections.abc import Callable
+import queue
+import socket
+from collections.abc import Callable, Iterator
 
+import kombu.pools
 import pytest
+from celery import Celery
+from celery.signals import task_postrun
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
 from pytest_django import Settings
 
+from golive.celery import app
 from golive.models import Application, Contact, EscalationTier, GoLive, Membership, Role, Site, Unit
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by browser tests
@@ -179,6 +186,60 @@ def client_for(client: Client) -> Callable[[User], Client]:
         return client
 
     return sign_in
+
+
+# --- Celery: tasks through a real worker, and a broker that cannot be reached ---------------------
+
+TASK_TIMEOUT = 20
+Finished = queue.Queue[tuple[str, object]]
+
+
+@pytest.fixture
+def finished_tasks() -> Iterator[Finished]:
+    """(task name, return value) of each task an embedded worker finishes, in order."""
+    finished: Finished = queue.Queue()
+
+    def record(sender: object, retval: object, **kwargs: object) -> None:
+        # The worker thread's own database connection: closed here so none outlives the test.
+        connection.close()
+        finished.put((sender.name, retval))  # type: ignore[attr-defined]
+
+    task_postrun.connect(record, weak=False)
+    try:
+        yield finished
+    finally:
+        task_postrun.disconnect(record)
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reset_broker_pools(celery_app: Celery) -> None:
+    """Close every pooled broker connection so the next publish uses the current broker_url.
+
+    kombu keeps its pools in a process-wide registry and Celery caches them on private attributes;
+    forking workers drop them the same way (Celery._after_fork).
+    """
+    kombu.pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    """The Celery app pointed at a port where no Redis listens."""
+    broker_url = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    reset_broker_pools(app)
+    try:
+        yield
+    finally:
+        app.conf.broker_url = broker_url
+        reset_broker_pools(app)
 
 
 # --- Browser tests (Playwright driving Debian's Chromium; never `playwright install`) ------------

@@ -42,10 +42,12 @@ from django.utils import timezone  # noqa: E402
 
 from golive.models import Application, GoLive, Membership, Role, Site, Unit  # noqa: E402
 from staffing.autofill import compute_proposal  # noqa: E402
+from staffing.grid import eligible_people  # noqa: E402
 from staffing.models import (  # noqa: E402
     Assignment,
     AutoFillRun,
     Shift,
+    StaffingSettings,
     SupportPerson,
     SupportRole,
 )
@@ -186,6 +188,9 @@ def main() -> None:
             # The last shift of the range: still empty, so the panel ranks the whole roster.
             shift = Shift.objects.filter(go_live=go_live).order_by("-start", "unit__name").first()
             assert shift is not None
+            panel_shift = Shift.objects.select_related("go_live", "application").get(pk=shift.pk)
+            staffing = StaffingSettings.for_go_live(go_live)
+            assert shift is not None
             rows = {
                 "bare view: one indexed SELECT": measure(
                     get(client, f"/bench/select/?pk={go_live.pk}")
@@ -199,6 +204,9 @@ def main() -> None:
                 ),
                 "eligible people list only (1,500)": measure(
                     get(client, reverse("staffing:shift_candidates", args=[shift.pk]))
+                ),
+                "eligible people service call, no HTTP (1,500)": measure(
+                    lambda n: eligible_people(shift=panel_shift, staffing=staffing)
                 ),
                 "who's on now (JSON)": measure(get(client, reverse("staffing:whos_on_json"))),
             }
@@ -233,6 +241,7 @@ def time_autofill(go_live: GoLive, user: User) -> str:
 BUDGETS = {
     "coverage grid, 40 units x 28 days x 2 shifts": "150",
     "eligible people list only (1,500)": "50",
+    "eligible people service call, no HTTP (1,500)": "50",
     "who's on now (JSON)": "30",
 }
 

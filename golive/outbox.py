@@ -14,14 +14,13 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING
 
-import redis.exceptions
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
+from golive.lib.queue import send_now
 from golive.models import GoLive, Notification
 from golive.sms import get_sms_backend
 
@@ -85,20 +84,7 @@ def enqueue_delivery(*, notification_id: int) -> bool:
     """Hand the row to a worker; never raises for a broker that is down (the sweep delivers later)."""
     from golive.tasks import deliver_notification as deliver_task  # tasks imports this module
 
-    try:
-        with deliver_task.app.producer_or_acquire() as producer:
-            # kombu would otherwise retry a refused connection for about 6 s inside the caller's
-            # request (CELERY_TASK_PUBLISH_RETRY does not cover connecting): fail at once instead.
-            producer.connection.ensure_connection(max_retries=0)
-            deliver_task.apply_async(kwargs={"notification_id": notification_id}, producer=producer)
-    except (BrokerError, redis.exceptions.RedisError, OSError) as exc:
-        logger.warning(
-            "Could not enqueue notification %s (%s); it stays pending for the sweep.",
-            notification_id,
-            exc,
-        )
-        return False
-    return True
+    return send_now(deliver_task, notification_id=notification_id)
 
 
 def deliver_notification(*, notification_id: int) -> bool:

@@ -25,12 +25,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-import redis.exceptions
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
+from golive.lib.queue import send_now
 from golive.models import GoLive, Unit
 from staffing.coverage import local_instant, short_date
 from staffing.models import (
@@ -45,7 +44,6 @@ from staffing.rules import Interval, PersonLoad, RuleWarning, load_people, soft_
 from staffing.services import AssignmentRefused, NeedsOverride, assign_person
 
 if TYPE_CHECKING:
-    from celery import Task
     from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
@@ -94,7 +92,7 @@ def enqueue_run(*, run_id: int) -> bool:
     instead of leaving it queued for ever."""
     from staffing.tasks import compute_autofill_proposal  # tasks imports this module
 
-    if _send(compute_autofill_proposal, run_id=run_id):
+    if send_now(compute_autofill_proposal, run_id=run_id):
         return True
     AutoFillRun.objects.filter(pk=run_id, status=AutoFillRun.Status.QUEUED).update(
         status=AutoFillRun.Status.FAILED,
@@ -102,19 +100,6 @@ def enqueue_run(*, run_id: int) -> bool:
         finished_at=timezone.now(),
     )
     return False
-
-
-def _send(task: Task, *, run_id: int) -> bool:
-    """Hand `task` the run, or say False at once when the broker cannot be reached."""
-    try:
-        with task.app.producer_or_acquire() as producer:
-            # Fail at once rather than keep the manager's request waiting on connection retries.
-            producer.connection.ensure_connection(max_retries=0)
-            task.apply_async(kwargs={"run_id": run_id}, producer=producer)
-    except (BrokerError, redis.exceptions.RedisError, OSError) as exc:
-        logger.warning("Could not enqueue %s for auto-fill run %s: %s", task.name, run_id, exc)
-        return False
-    return True
 
 
 # --- The proposal (pure parts) --------------------------------------------------------------------
@@ -506,7 +491,7 @@ def enqueue_publishing(*, run_id: int) -> bool:
     with a message, so that the manager can publish it again."""
     from staffing.tasks import publish_autofill  # tasks imports this module
 
-    if _send(publish_autofill, run_id=run_id):
+    if send_now(publish_autofill, run_id=run_id):
         return True
     AutoFillRun.objects.filter(pk=run_id, status=AutoFillRun.Status.PUBLISHING).update(
         status=AutoFillRun.Status.PROPOSED,

@@ -43,6 +43,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
+from golive.lib.queue import send_now
 from golive.models import Application, GoLive, Site, Unit, phone_validator
 from staffing.models import (
     Assignment,
@@ -559,13 +560,26 @@ def _is_email(text: str) -> bool:
 # --- Import workflow ------------------------------------------------------------------------------
 
 
-def _enqueue(task_name: str, import_id: int) -> None:
+# An import with no progress for this long is offered to be sent to a worker again.
+STALLED_AFTER = dt.timedelta(minutes=1)
+
+
+def is_stalled(roster_import: RosterImport, *, now: dt.datetime) -> bool:
+    """Waiting for a worker with nothing done yet, long enough that its message was likely lost."""
+    return (
+        roster_import.status == RosterImport.Status.CHECKING
+        and roster_import.processed_rows == 0
+        and now - roster_import.created_at > STALLED_AFTER
+    )
+
+
+def resend_roster_import(*, roster_import: RosterImport) -> bool:
+    """Send a stalled check to a worker again. Safe twice: the check only runs while checking."""
+    if roster_import.status != RosterImport.Status.CHECKING:
+        return False
     from staffing import tasks  # tasks imports this module
 
-    task = getattr(tasks, task_name)
-    # After commit, so the worker finds the row. Robust: the import is saved either way, and a
-    # broker that is down must not turn the upload into an error page.
-    transaction.on_commit(partial(task.delay, import_id), robust=True)
+    return send_now(tasks.check_roster_import, import_id=roster_import.pk)
 
 
 @transaction.atomic
@@ -587,7 +601,11 @@ def create_roster_import(
         content=content,
         total_rows=total_rows,
     )
-    _enqueue("check_roster_import", roster_import.pk)
+    from staffing import tasks  # tasks imports this module
+
+    # After commit, so the worker finds the row. With the broker down the import is saved all the
+    # same and its page offers to send it to a worker again (`resend_roster_import`).
+    transaction.on_commit(partial(send_now, tasks.check_roster_import, import_id=roster_import.pk))
     return roster_import
 
 
@@ -652,7 +670,16 @@ def start_roster_import(*, roster_import: RosterImport, actor: AbstractBaseUser 
             )
         logger.info("Roster import %s started by %s.", roster_import.pk, getattr(actor, "pk", None))
         _report_progress(roster_import.pk, 0)
-        _enqueue("apply_roster_import", roster_import.pk)
+    from staffing import tasks  # tasks imports this module
+
+    # Sent after the commit above, so the worker finds the import importing.
+    if not send_now(tasks.apply_roster_import, import_id=roster_import.pk):
+        RosterImport.objects.filter(
+            pk=roster_import.pk, status=RosterImport.Status.IMPORTING
+        ).update(status=RosterImport.Status.READY)
+        raise ImportRefused(
+            "The task queue could not be reached, so nothing was imported. Try again in a minute."
+        )
     roster_import.refresh_from_db()
 
 

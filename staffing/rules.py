@@ -57,8 +57,11 @@ class Interval:
     end: dt.datetime
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "start", self.start.astimezone(dt.UTC))
-        object.__setattr__(self, "end", self.end.astimezone(dt.UTC))
+        # Rows from PostgreSQL are in UTC already: skip the conversion for the common case.
+        if self.start.tzinfo is not dt.UTC:
+            object.__setattr__(self, "start", self.start.astimezone(dt.UTC))
+        if self.end.tzinfo is not dt.UTC:
+            object.__setattr__(self, "end", self.end.astimezone(dt.UTC))
 
     @property
     def hours(self) -> float:

@@ -1,7 +1,6 @@
 """The outbox: one row per dedupe key, delivery after commit, retries with backoff, one send only."""
 
 import datetime as dt
-import socket
 import threading
 from collections.abc import Callable
 
@@ -12,6 +11,7 @@ from django.core import mail
 from django.db import connection, transaction
 from pytest_django.fixtures import Settings
 
+from conftest import closed_port
 from golive.models import GoLive, Notification
 from golive.outbox import (
     deliver_due_notifications,
@@ -21,13 +21,6 @@ from golive.outbox import (
 )
 
 NOW = dt.datetime(2026, 11, 2, 14, 0, tzinfo=dt.UTC)
-
-
-def closed_port() -> int:
-    """A local TCP port nothing listens on: connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

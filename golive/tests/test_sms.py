@@ -13,6 +13,7 @@ import time_machine
 from django.core.exceptions import ImproperlyConfigured
 from pytest_django.fixtures import Settings
 
+from conftest import closed_port
 from golive.models import GoLive, Notification
 from golive.outbox import deliver_due_notifications, deliver_notification, notify
 from golive.sms import (
@@ -21,7 +22,6 @@ from golive.sms import (
     SmsError,
     get_sms_backend,
 )
-from golive.tests.test_outbox import closed_port
 
 NOW = dt.datetime(2026, 11, 2, 14, 0, tzinfo=dt.UTC)
 GATEWAY_TOKEN = "gateway-secret-token"

@@ -2,24 +2,15 @@
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from conftest import TASK_TIMEOUT, Finished
 from golive.celery import app
 from golive.models import GoLive, Unit
-from golive.tests.test_outbox import closed_port
-
-# finished_tasks is the outbox tests' fixture, imported so that this module can ask for it.
-from golive.tests.test_outbox_worker import (  # noqa: F401
-    TASK_TIMEOUT,
-    Finished,
-    finished_tasks,
-    reset_broker_pools,
-)
 from staffing.autofill import compute_proposal, start_autofill, start_publishing
 from staffing.models import Assignment, AutoFillProposal, AutoFillRun, Shift, SupportPerson
 from staffing.tasks import compute_autofill_proposal, publish_autofill
@@ -124,19 +115,6 @@ def test_a_worker_publishes_the_proposal(
         (day_shift.pk, "Ann", lead_lena.pk),
         (day_shift.pk, "Bob", lead_lena.pk),
     }
-
-
-@pytest.fixture
-def broker_down() -> Iterator[None]:
-    """The Celery app pointed at a port where no Redis listens."""
-    broker_url = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
-    reset_broker_pools(app)
-    try:
-        yield
-    finally:
-        app.conf.broker_url = broker_url
-        reset_broker_pools(app)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,18 +4,16 @@ The worker is an embedded one (celery.contrib.testing) on the test broker, so it
 the test database; the outbox deliveries it runs send the email to Django's test outbox.
 """
 
-import queue
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import time_machine
 from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import mail
-from django.db import connection
 
+from conftest import TASK_TIMEOUT, Finished
 from golive.celery import app
 from golive.models import Notification
 from staffing.models import SupportPerson
@@ -23,28 +21,8 @@ from staffing.services import assign_person
 from staffing.tasks import report_late_arrivals, send_shift_reminders
 from staffing.tests.conftest import MakeShift, local
 
-TASK_TIMEOUT = 20
 REMINDERS = "staffing.tasks.send_shift_reminders"
 LATE = "staffing.tasks.report_late_arrivals"
-
-Finished = queue.Queue[tuple[str, object]]
-
-
-@pytest.fixture
-def finished_tasks() -> Iterator[Finished]:
-    """(task name, return value) of each task the embedded worker finishes, in order."""
-    finished: Finished = queue.Queue()
-
-    def record(sender: object, retval: object, **kwargs: object) -> None:
-        # The worker thread's own database connection: closed so none outlives the test.
-        connection.close()
-        finished.put((sender.name, retval))  # type: ignore[attr-defined]
-
-    task_postrun.connect(record, weak=False)
-    try:
-        yield finished
-    finally:
-        task_postrun.disconnect(record)
 
 
 def result_of(finished: Finished, name: str) -> object:

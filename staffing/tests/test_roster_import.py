@@ -634,3 +634,58 @@ def test_the_upload_page_lists_recent_uploads_with_constant_queries(
         response = client.get(reverse("staffing:roster_import"))
     assertContains(response, "file-11.csv")
     assertNotContains(response, "file-1.csv")
+
+
+# --- A task queue that cannot be reached ----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("broker_down")
+def test_with_the_task_queue_down_an_import_is_refused_and_stays_ready(
+    mercy: GoLive, setting: None
+) -> None:
+    upload = checked(mercy, csv_text(ANN))
+    with pytest.raises(roster.ImportRefused, match="task queue could not be reached"):
+        roster.start_roster_import(roster_import=upload, actor=None)
+    upload.refresh_from_db()
+    assert upload.status == RosterImport.Status.READY
+    assert not SupportPerson.objects.exists()
+
+
+def stalled_upload(go_live: GoLive) -> RosterImport:
+    upload = RosterImport.objects.create(
+        go_live=go_live, filename="roster.csv", content=csv_text(ANN), total_rows=1
+    )
+    RosterImport.objects.filter(pk=upload.pk).update(
+        created_at=upload.created_at - dt.timedelta(minutes=2)
+    )
+    upload.refresh_from_db()
+    return upload
+
+
+def test_a_check_nobody_started_for_a_minute_is_offered_to_a_worker_again(
+    client_for: SignIn, lead_lena: User, mercy: GoLive
+) -> None:
+    fresh = RosterImport.objects.create(
+        go_live=mercy, filename="new.csv", content=csv_text(ANN), total_rows=1
+    )
+    upload = stalled_upload(mercy)
+    assert not roster.is_stalled(fresh, now=fresh.created_at + dt.timedelta(seconds=30))
+    assert roster.is_stalled(upload, now=upload.created_at + dt.timedelta(minutes=2))
+
+    client = client_for(lead_lena)
+    page = client.get(reverse("staffing:roster_import_detail", args=[upload.pk]))
+    assertContains(page, "Send it to a worker again")
+    response = client.post(
+        reverse("staffing:roster_import_detail", args=[upload.pk]),
+        {"action": "resend"},
+        follow=True,
+    )
+    assertContains(response, "on its way to a worker again")
+
+
+@pytest.mark.usefixtures("broker_down")
+def test_resending_while_the_queue_is_still_down_says_so(mercy: GoLive) -> None:
+    upload = stalled_upload(mercy)
+    assert roster.resend_roster_import(roster_import=upload) is False
+    upload.status = RosterImport.Status.READY
+    assert roster.resend_roster_import(roster_import=upload) is False

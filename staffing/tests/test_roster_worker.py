@@ -1,19 +1,17 @@
 """The roster import through real Celery workers, racing a person saved by hand, and in a browser."""
 
-import queue
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.contrib.auth.models import User
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from conftest import PASSWORD
+from conftest import PASSWORD, TASK_TIMEOUT, Finished
 from golive.celery import app
 from golive.models import Application, GoLive, Unit
 from staffing import roster
@@ -21,27 +19,7 @@ from staffing.models import RosterImport, SupportPerson
 from staffing.tasks import apply_roster_import, check_roster_import
 from staffing.tests.test_roster_import import ANN, csv_text
 
-TASK_TIMEOUT = 20
 GAIL = "Gail Good,gail@mercy.example,trainer,,,,,,,,,,,"
-
-Finished = queue.Queue[str]
-
-
-@pytest.fixture
-def finished_tasks() -> Iterator[Finished]:
-    """Names of the tasks the embedded worker finishes, in order."""
-    finished: Finished = queue.Queue()
-
-    def record(sender: object, **kwargs: object) -> None:
-        # The worker thread's own database connection: closed here so none outlives the test.
-        connection.close()
-        finished.put(sender.name)  # type: ignore[attr-defined]
-
-    task_postrun.connect(record, weak=False)
-    try:
-        yield finished
-    finally:
-        task_postrun.disconnect(record)
 
 
 @pytest.fixture
@@ -54,7 +32,7 @@ def worker(transactional_db: None) -> Iterator[None]:
 
 def wait_for(finished: Finished, name: str) -> None:
     deadline = time.monotonic() + TASK_TIMEOUT
-    while finished.get(timeout=max(deadline - time.monotonic(), 0.1)) != name:
+    while finished.get(timeout=max(deadline - time.monotonic(), 0.1))[0] != name:
         pass
 
 

@@ -242,6 +242,12 @@ def roster_import(request: HttpRequest) -> HttpResponse:
 def roster_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     roster_import, membership = _get_import_for(request, pk)
     if request.method == "POST":
+        if request.POST.get("action") == "resend":
+            if roster.resend_roster_import(roster_import=roster_import):
+                messages.success(request, "The file is on its way to a worker again.")
+            else:
+                messages.error(request, "The task queue still cannot be reached: try again soon.")
+            return redirect("staffing:roster_import_detail", pk=pk)
         try:
             roster.start_roster_import(roster_import=roster_import, actor=request.user)
         except roster.ImportRefused as exc:
@@ -257,6 +263,7 @@ def roster_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "go_live": membership.go_live,
         "roster_import": roster_import,
         "polling": roster_import.status in POLLING,
+        "stalled": roster.is_stalled(roster_import, now=timezone.now()),
         "preview": preview,
         "applied": applied,
         "unchanged_count": roster_import.total_rows
