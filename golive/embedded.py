@@ -26,7 +26,11 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    import redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "golive"
@@ -168,7 +172,7 @@ class EmbeddedRedis:
         self.lock = var_dir / "redis.lock"
         self.handles = Handles(var_dir / "redis.handles")
 
-    def _client(self):  # type: ignore[no-untyped-def]
+    def _client(self) -> redis.Redis:
         import redis
 
         return redis.Redis(unix_socket_path=str(self.socket), socket_connect_timeout=1)
