@@ -379,12 +379,13 @@ def test_floor_staff_see_their_unit_and_who_to_call_for_it_in_tier_order(
     assertTemplateUsed(response, "golive/home_floor.html")
     [cover] = response.context["unit_covers"]
     assert cover.unit.name == "4 West Med/Surg"
+    # In tier order; the leadership line (the CMIO) is reached through the command center.
     assert [c.name for c in cover.contacts] == [
         "4 West super users",
         "Mercy help desk",
         "Priya Raman",
-        "Dr. Helen Park",
     ]
+    assertNotContains(response, cmio.name)
     assertContains(response, "Who to call now for 4 West Med/Surg")
     assertContains(response, "Call the command center · 312-555-0100")
     assertNotContains(response, "Front desk super users")

@@ -195,7 +195,13 @@ def floor_home(request: HttpRequest, membership: Membership) -> HttpResponse:
     go_live = membership.go_live
     now = timezone.now()
     units = list(home_units(membership).select_related("site").order_by("site__name", "name"))
-    on_now = [c for c in active_contacts(go_live, units=True) if c.is_available_at(now)]
+    # The leadership line is reached through the command center, not called from the unit:
+    # the floor's list is the people who fix problems.
+    on_now = [
+        c
+        for c in active_contacts(go_live, units=True)
+        if not c.tier.is_leadership and c.is_available_at(now)
+    ]
     return render(
         request,
         "golive/home_floor.html",
