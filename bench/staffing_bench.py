@@ -41,6 +41,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from golive.models import Application, GoLive, Membership, Role, Site, Unit  # noqa: E402
+from golive.wsgi import tune_garbage_collector  # noqa: E402
 from staffing.autofill import compute_proposal  # noqa: E402
 from staffing.grid import eligible_people  # noqa: E402
 from staffing.models import (  # noqa: E402
@@ -176,6 +177,8 @@ def get(client: Client, url: str) -> Callable[[int], object]:
 
 
 def main() -> None:
+    # The same collector settings as the web processes (golive/wsgi.py).
+    tune_garbage_collector()
     setup_test_environment(debug=False)
     databases = setup_databases(verbosity=0, interactive=False, keepdb=False)
     try:
@@ -251,7 +254,8 @@ def write_report(rows: dict[str, dict[str, float]], build_seconds: float, autofi
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (bench/staffing_bench.py). Each path is requested "
+        "Written by `make bench` (bench/staffing_bench.py), with the web processes' garbage "
+        "collector settings (golive/wsgi.py). Each path is requested "
         f"{ROUNDS} times through Django's test client in one process against PostgreSQL, after one "
         "warm-up request; the ratio compares its median with the bare SELECT view's median in the "
         "same run.",

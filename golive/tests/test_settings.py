@@ -118,6 +118,23 @@ def test_manage_py_on_a_deployment_keeps_debug_off() -> None:
     )
 
 
+def test_the_web_process_collects_garbage_less_often_and_freezes_start_up_objects() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import gc, golive.wsgi; print(gc.get_threshold(), gc.get_freeze_count() > 0)",
+        ],
+        cwd=BASE_DIR,
+        env={**os.environ, "DEBUG": "true"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(50000, 20, 20) True"
+
+
 def test_email_url_becomes_smtp_settings() -> None:
     config = email_settings("smtp://ops%40mercy.example:pa%2Fss@smtp.mercy.example:2525?tls=0")
     assert config == {
