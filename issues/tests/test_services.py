@@ -1,0 +1,283 @@
+"""The issue workflow at the service level: numbers, priority, idempotent intake, transitions, claims."""
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection
+
+from golive.models import Contact, EscalationTier, GoLive, Notification, Unit
+from issues.models import Category, Impact, Issue, IssueEvent, PriorityRule, Urgency
+from issues.services import (
+    IssueRefused,
+    change_status,
+    claim_issue,
+    create_issue,
+    derive_priority,
+    ensure_issue_setup,
+)
+
+
+@pytest.fixture
+def setup(mercy: GoLive) -> None:
+    ensure_issue_setup(go_live=mercy)
+
+
+@pytest.fixture
+def printing(setup: None, mercy: GoLive) -> Category:
+    return Category.objects.get(go_live=mercy, name="Printing / labels")
+
+
+def log(unit: Unit, category: Category, **fields: object) -> Issue:
+    defaults: dict[str, object] = {
+        "title": "Labels print blank",
+        "impact": Impact.SEVERAL,
+        "urgency": Urgency.WORKAROUND,
+    }
+    issue, created = create_issue(
+        go_live=unit.site.go_live, unit=unit, category=category, **(defaults | fields)
+    )
+    assert created
+    return issue
+
+
+def test_setup_is_repeatable_and_seeds_fourteen_categories_and_nine_matrix_cells(
+    setup: None, mercy: GoLive
+) -> None:
+    ensure_issue_setup(go_live=mercy)
+    assert Category.objects.filter(go_live=mercy).count() == 14
+    assert Category.objects.get(go_live=mercy, name="Enhancement request").is_enhancement
+    assert PriorityRule.objects.filter(go_live=mercy).count() == 9
+
+
+@pytest.mark.parametrize(
+    ("impact", "urgency", "priority"),
+    [
+        (Impact.UNIT, Urgency.BLOCKED, "P1"),
+        (Impact.ONE_USER, Urgency.BLOCKED, "P2"),
+        (Impact.SEVERAL, Urgency.WORKAROUND, "P3"),
+        (Impact.ONE_USER, Urgency.QUESTION, "P4"),
+    ],
+)
+def test_the_matrix_derives_the_priority(
+    setup: None, mercy: GoLive, impact: str, urgency: str, priority: str
+) -> None:
+    assert derive_priority(go_live=mercy, impact=impact, urgency=urgency, patient_safety=False) == (
+        priority
+    )
+
+
+def test_an_edited_matrix_is_used_and_patient_safety_is_always_p1(
+    setup: None, mercy: GoLive
+) -> None:
+    PriorityRule.objects.filter(
+        go_live=mercy, impact=Impact.ONE_USER, urgency=Urgency.QUESTION
+    ).update(priority="P3")
+    assert (
+        derive_priority(
+            go_live=mercy, impact=Impact.ONE_USER, urgency=Urgency.QUESTION, patient_safety=False
+        )
+        == "P3"
+    )
+    assert (
+        derive_priority(
+            go_live=mercy, impact=Impact.ONE_USER, urgency=Urgency.QUESTION, patient_safety=True
+        )
+        == "P1"
+    )
+
+
+def test_issues_are_numbered_in_order_per_go_live_and_logged(
+    four_west: Unit, printing: Category, nurse_nina: User
+) -> None:
+    first = log(four_west, printing, reporter_user=nurse_nina)
+    second = log(four_west, printing)
+    assert (first.code, second.code) == ("GL-1001", "GL-1002")
+    assert first.site == four_west.site
+    assert first.priority == "P3"
+    event = IssueEvent.objects.get(issue=first)
+    assert (event.kind, event.actor) == ("created", nurse_nina)
+    assert Issue.objects.filter(search="labels").count() == 2
+
+
+def test_the_same_form_key_twice_gives_one_issue(four_west: Unit, printing: Category) -> None:
+    first = log(four_west, printing, client_key="tab-1:abc")
+    again, created = create_issue(
+        go_live=four_west.site.go_live,
+        unit=four_west,
+        category=printing,
+        title="Labels print blank",
+        impact=Impact.SEVERAL,
+        urgency=Urgency.WORKAROUND,
+        client_key="tab-1:abc",
+    )
+    assert (again, created) == (first, False)
+    assert Issue.objects.count() == 1
+
+
+def test_another_go_lives_unit_is_refused(
+    printing: Category, lakeside: GoLive, mercy: GoLive
+) -> None:
+    other_unit = Unit.objects.create(
+        site=lakeside.sites.create(name="Lake", code="LK"), name="Lake ED"
+    )
+    with pytest.raises(IssueRefused, match="unit and a category of this go-live"):
+        create_issue(
+            go_live=mercy,
+            unit=other_unit,
+            category=printing,
+            title="x",
+            impact=Impact.ONE_USER,
+            urgency=Urgency.QUESTION,
+        )
+    assert not Issue.objects.exists()
+
+
+def test_a_patient_safety_issue_is_p1_and_tells_the_leadership_line_once(
+    four_west: Unit,
+    printing: Category,
+    tiers: dict[str, EscalationTier],
+    lead_lena: User,
+    mercy: GoLive,
+) -> None:
+    Contact.objects.create(
+        go_live=mercy,
+        tier=tiers["leadership"],
+        name="Dr. Helen Park",
+        email="cmio@mercy.example",
+        sms_number="+13125550161",
+    )
+    issue = log(four_west, printing, urgency=Urgency.QUESTION, patient_safety=True)
+
+    assert issue.priority == "P1"
+    assert set(
+        Notification.objects.values_list("channel", "recipient_address", "recipient_user")
+    ) == {
+        ("email", "cmio@mercy.example", None),
+        ("sms", "+13125550161", None),
+        ("in_app", "", lead_lena.pk),
+    }
+
+
+def test_the_database_refuses_a_patient_safety_issue_below_p1(
+    four_west: Unit, printing: Category
+) -> None:
+    issue = log(four_west, printing)
+    with pytest.raises(IntegrityError):
+        Issue.objects.filter(pk=issue.pk).update(patient_safety=True)
+
+
+# --- Workflow -------------------------------------------------------------------------------------
+
+
+def test_the_workflow_runs_from_new_to_closed_and_reopens(
+    four_west: Unit, printing: Category, agent_alex: User, nurse_nina: User
+) -> None:
+    issue = log(four_west, printing, reporter_user=nurse_nina)
+    issue = change_status(issue=issue, to="acknowledged", actor=agent_alex)
+    assert issue.acknowledged_at is not None
+    issue = change_status(
+        issue=issue, to="waiting_reporter", actor=agent_alex, note="Which printer?"
+    )
+    issue = change_status(issue=issue, to="in_progress", actor=agent_alex)
+    issue = change_status(
+        issue=issue, to="resolved", actor=agent_alex, resolution="Printer driver reinstalled."
+    )
+    issue = change_status(issue=issue, to="closed", actor=agent_alex)
+    issue = change_status(issue=issue, to="in_progress", actor=nurse_nina, note="Blank again")
+
+    assert (issue.resolved_at, issue.closed_at, issue.version) == (None, None, 7)
+    assert list(issue.events.values_list("kind", flat=True)) == ["created"] + ["status"] * 6
+    # The reporter hears of the changes that matter to them, each once.
+    subjects = list(
+        Notification.objects.filter(recipient_user=nurse_nina).values_list("subject", flat=True)
+    )
+    assert [s.split(":")[0] for s in subjects] == [
+        "GL-1001 resolved",
+        "GL-1001 waiting on the reporter",
+        "GL-1001 acknowledged",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (["closed"], "An issue that is new cannot become closed"),
+        (["resolved"], "Say how the issue was resolved"),
+        (["acknowledged", "new"], "cannot become new"),
+    ],
+)
+def test_illegal_moves_are_refused_and_change_nothing(
+    four_west: Unit, printing: Category, agent_alex: User, steps: list[str], message: str
+) -> None:
+    issue = log(four_west, printing)
+    with pytest.raises(IssueRefused, match=message):
+        for step in steps:
+            issue = change_status(issue=issue, to=step, actor=agent_alex)
+    issue.refresh_from_db()
+    assert issue.status in {"new", "acknowledged"}
+    assert issue.events.filter(kind="status").count() == len(steps) - 1
+
+
+def test_a_change_from_a_stale_form_is_refused(
+    four_west: Unit, printing: Category, agent_alex: User
+) -> None:
+    issue = log(four_west, printing)
+    seen = issue.version
+    change_status(issue=issue, to="acknowledged", actor=agent_alex)
+    with pytest.raises(IssueRefused, match="changed by someone else"):
+        change_status(issue=issue, to="in_progress", actor=agent_alex, expected_version=seen)
+
+
+# --- Claims ---------------------------------------------------------------------------------------
+
+
+def test_a_claimed_issue_cannot_be_claimed_again(
+    four_west: Unit, printing: Category, agent_alex: User, lead_lena: User
+) -> None:
+    issue = log(four_west, printing)
+    assert claim_issue(issue=issue, agent=agent_alex).assignee == agent_alex
+    with pytest.raises(IssueRefused, match="Alex Agent has GL-1001 already"):
+        claim_issue(issue=issue, agent=lead_lena)
+
+
+def _in_thread(work: Callable[[], object], results: list[object]) -> threading.Thread:
+    def run() -> None:
+        try:
+            results.append(work())
+        except Exception as exc:
+            results.append(exc)
+        finally:
+            connection.close()
+
+    return threading.Thread(target=run)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_claiming_at_once_one_wins_and_the_other_is_told_who(
+    four_west: Unit, agent_alex: User, lead_lena: User, mercy: GoLive
+) -> None:
+    ensure_issue_setup(go_live=mercy)
+    issue = log(four_west, Category.objects.get(go_live=mercy, name="Login / access"))
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def claim(agent: User) -> str:
+        barrier.wait(10)
+        claim_issue(issue=issue, agent=agent)
+        return agent.username
+
+    threads = [_in_thread(lambda a=a: claim(a), results) for a in (agent_alex, lead_lena)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+
+    winners = [r for r in results if isinstance(r, str)]
+    [refused] = [r for r in results if isinstance(r, IssueRefused)]
+    assert len(winners) == 1
+    issue.refresh_from_db()
+    assert issue.assignee.username == winners[0]
+    assert "has GL-1001 already" in str(refused)
+    assert issue.events.filter(kind="assignee").count() == 1
