@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from golive import outbox
+from golive.lib.users import signed_in
 from golive.models import Application, Contact, GoLive, Notification, Unit
 from golive.permissions import command_center_leads
 from issues.models import (
@@ -101,7 +102,7 @@ def _event(
     return IssueEvent.objects.create(
         issue=issue,
         kind=kind,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=signed_in(actor),
         old=old[:200],
         new=new[:200],
         body=body,
@@ -155,9 +156,7 @@ def create_issue(
                 patient_safety=patient_safety,
                 workaround_in_use=workaround_in_use,
                 location_detail=location_detail.strip(),
-                reporter_user=reporter_user
-                if reporter_user is not None and reporter_user.is_authenticated
-                else None,
+                reporter_user=signed_in(reporter_user),
                 reporter_name=reporter_name.strip(),
                 reporter_callback=reporter_callback.strip(),
                 client_key=client_key,

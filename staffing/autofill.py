@@ -30,6 +30,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from golive.lib.queue import send_now
+from golive.lib.users import signed_in
 from golive.models import GoLive, Unit
 from staffing.coverage import local_instant, short_date
 from staffing.models import (
@@ -76,7 +77,7 @@ def start_autofill(
     """Record the run and hand it to a worker once the run is committed."""
     run = AutoFillRun.objects.create(
         go_live=go_live,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=signed_in(actor),
         start_date=start_date,
         end_date=end_date,
         roles=list(roles),
@@ -477,7 +478,7 @@ def start_publishing(*, run: AutoFillRun, actor: AbstractBaseUser | None) -> Aut
             "proposal that is ready can be published."
         )
     run.status = AutoFillRun.Status.PUBLISHING
-    run.published_by = actor if actor is not None and actor.is_authenticated else None
+    run.published_by = signed_in(actor)
     run.progress = 0
     run.total = run.proposals.count()
     run.error = ""

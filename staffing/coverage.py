@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from golive.lib.users import signed_in
 from golive.models import Application, GoLive, Unit
 from staffing.models import (
     Assignment,
@@ -358,7 +359,7 @@ class _Generation:
         self.go_live = go_live
         self.tz = go_live.tzinfo
         self.now = timezone.now()
-        self.actor = actor if actor is not None and actor.is_authenticated else None
+        self.actor = signed_in(actor)
         self.result = GenerationResult()
         self.active: dict[int, int] = dict(
             Assignment.objects.active()

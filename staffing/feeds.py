@@ -17,6 +17,7 @@ import icalendar
 from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
+from golive.lib.users import signed_in
 from golive.models import GoLive, Site, Unit
 from staffing.models import (
     ACTIVE_STATUSES,
@@ -70,7 +71,7 @@ def create_share_link(
         person=person,
         site=site,
         unit=unit,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=signed_in(actor),
     )
 
 

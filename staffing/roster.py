@@ -44,6 +44,7 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from golive.lib.queue import send_now
+from golive.lib.users import signed_in
 from golive.models import Application, GoLive, Site, Unit, phone_validator
 from staffing.models import (
     Assignment,
@@ -594,9 +595,7 @@ def create_roster_import(
     """Save an uploaded roster (already read by `read_upload`) and have a worker check it."""
     roster_import = RosterImport.objects.create(
         go_live=go_live,
-        uploaded_by=uploaded_by
-        if uploaded_by is not None and uploaded_by.is_authenticated
-        else None,
+        uploaded_by=signed_in(uploaded_by),
         filename=filename[:200],
         content=content,
         total_rows=total_rows,

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from golive import outbox
+from golive.lib.users import signed_in
 from golive.models import Notification
 from staffing.models import (
     ACTIVE_STATUSES,
@@ -59,7 +60,7 @@ def record_event(
     return ShiftEvent.objects.create(
         shift=shift,
         assignment=assignment,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=signed_in(actor),
         action=action,
         old=old[:240],
         new=new[:240],
@@ -166,7 +167,7 @@ def assign_person(
                 shift=shift,
                 person=person,
                 period=DateTimeTZRange(shift.start, shift.end, "[)"),
-                assigned_by=actor if actor is not None and actor.is_authenticated else None,
+                assigned_by=signed_in(actor),
                 override_reason=override_reason if warnings else "",
                 warnings=[warning.code for warning in warnings],
                 next_reminder_at=first_reminder_at(shift.start, staffing),

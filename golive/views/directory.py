@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from golive.forms import ContactForm, DirectoryFilterForm, EscalationTierForm
 from golive.models import Contact, EscalationTier, Membership, Unit
 from golive.permissions import ALL_ROLES, LEADS
-from golive.views.golives import form_page, go_live_membership, go_live_page, posted
+from golive.views.golives import go_live_membership, go_live_page, posted, save_or_show
 
 
 @dataclass(frozen=True)
@@ -96,14 +94,11 @@ def directory(request: HttpRequest, pk: int) -> HttpResponse:
 def tier_create(request: HttpRequest, pk: int) -> HttpResponse:
     membership = go_live_membership(request, pk, LEADS)
     form = EscalationTierForm(posted(request), instance=EscalationTier(go_live=membership.go_live))
-    if form.is_valid():
-        tier = form.save()
-        messages.success(request, f"{tier} is added.")
-        return redirect("golive:directory", pk=pk)
-    return form_page(
+    return save_or_show(
         request,
         membership,
         form,
+        done=lambda tier: (f"{tier} is added.", reverse("golive:directory", args=[pk])),
         title="New escalation tier",
         submit_label="Add tier",
         cancel_url=reverse("golive:directory", args=[pk]),
@@ -114,14 +109,14 @@ def tier_create(request: HttpRequest, pk: int) -> HttpResponse:
 def tier_edit(request: HttpRequest, pk: int) -> HttpResponse:
     tier, membership = _get_tier_for(request, pk)
     form = EscalationTierForm(posted(request), instance=tier)
-    if form.is_valid():
-        form.save()
-        messages.success(request, f"{tier} is saved.")
-        return redirect("golive:directory", pk=tier.go_live_id)
-    return form_page(
+    return save_or_show(
         request,
         membership,
         form,
+        done=lambda saved: (
+            f"{saved} is saved.",
+            reverse("golive:directory", args=[saved.go_live_id]),
+        ),
         title="Edit escalation tier",
         submit_label="Save tier",
         cancel_url=reverse("golive:directory", args=[tier.go_live_id]),
@@ -136,15 +131,14 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
         instance=Contact(go_live=membership.go_live),
         initial={"tier": request.GET.get("tier")},
     )
-    if form.is_valid():
-        with transaction.atomic():
-            contact = form.save()
-        messages.success(request, f"{contact.name} is added to the directory.")
-        return redirect("golive:directory", pk=pk)
-    return form_page(
+    return save_or_show(
         request,
         membership,
         form,
+        done=lambda contact: (
+            f"{contact.name} is added to the directory.",
+            reverse("golive:directory", args=[pk]),
+        ),
         title="New contact",
         submit_label="Add contact",
         cancel_url=reverse("golive:directory", args=[pk]),
@@ -157,15 +151,14 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contact, membership = _get_contact_for(request, pk)
     title = f"Edit {contact.name}"  # before the form writes the posted values onto the contact
     form = ContactForm(posted(request), instance=contact)
-    if form.is_valid():
-        with transaction.atomic():
-            form.save()
-        messages.success(request, f"{contact.name} is saved.")
-        return redirect("golive:directory", pk=contact.go_live_id)
-    return form_page(
+    return save_or_show(
         request,
         membership,
         form,
+        done=lambda saved: (
+            f"{saved.name} is saved.",
+            reverse("golive:directory", args=[saved.go_live_id]),
+        ),
         title=title,
         submit_label="Save contact",
         cancel_url=reverse("golive:directory", args=[contact.go_live_id]),

@@ -6,6 +6,7 @@ not a member of is answered 404 (its existence does not leak), a member without 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -13,8 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch
-from django.forms import BaseForm
+from django.db.models import Model, Prefetch
+from django.forms import BaseForm, ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
@@ -108,6 +109,36 @@ def form_page(
         "go_live": membership.go_live if membership else None,
     }
     return render(request, "golive/form_page.html", context)
+
+
+def save_or_show(
+    request: HttpRequest,
+    membership: Membership,
+    form: ModelForm,
+    *,
+    done: Callable[[Model], tuple[str, str | Model]],
+    title: str,
+    submit_label: str,
+    cancel_url: str,
+    intro: str = "",
+) -> HttpResponse:
+    """Save a valid form (with its many-to-many rows, in one transaction), say so and move on to
+    where `done(saved object)` points; otherwise show the form again with its messages."""
+    if form.is_valid():
+        with transaction.atomic():
+            saved = form.save()
+        message, then = done(saved)
+        messages.success(request, message)
+        return redirect(then)
+    return form_page(
+        request,
+        membership,
+        form,
+        title=title,
+        submit_label=submit_label,
+        cancel_url=cancel_url,
+        intro=intro,
+    )
 
 
 def _get_site_for(request: HttpRequest, pk: int, roles: frozenset[str]) -> tuple[Site, Membership]:
@@ -241,14 +272,11 @@ def golive_edit(request: HttpRequest, pk: int) -> HttpResponse:
     # A fresh copy: a refused edit must not leak into the header, which shows membership.go_live.
     go_live = GoLive.objects.get(pk=pk)
     form = GoLiveForm(posted(request), instance=go_live)
-    if form.is_valid():
-        form.save()
-        messages.success(request, f"{go_live.name} is saved.")
-        return redirect(go_live)
-    return form_page(
+    return save_or_show(
         request,
         membership,
         form,
+        done=lambda saved: (f"{saved.name} is saved.", saved),
         title=f"Edit {membership.go_live.name}",
         submit_label="Save go-live",
         cancel_url=go_live.get_absolute_url(),
@@ -262,14 +290,11 @@ def golive_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def site_create(request: HttpRequest, pk: int) -> HttpResponse:
     membership = go_live_membership(request, pk, LEADS)
     form = SiteForm(posted(request), instance=Site(go_live=membership.go_live))
-    if form.is_valid():
-        site = form.save()
-        messages.success(request, f"{site.name} is added. Add its units next.")
-        return redirect(site)
-    return form_page(
+    return save_or_show(
         request,
         membership,
         form,
+        done=lambda site: (f"{site.name} is added. Add its units next.", site),
         title="New site",
         submit_label="Add site",
         cancel_url=membership.go_live.get_absolute_url(),
@@ -298,14 +323,11 @@ def site_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not can_edit_site(membership, site):
         raise PermissionDenied("Only the command center lead edits sites.")
     form = SiteForm(posted(request), instance=site)
-    if form.is_valid():
-        form.save()
-        messages.success(request, f"{site.name} is saved.")
-        return redirect(site)
-    return form_page(
+    return save_or_show(
         request,
         membership,
         form,
+        done=lambda saved: (f"{saved.name} is saved.", saved),
         title="Edit site",
         submit_label="Save site",
         cancel_url=reverse("golive:site_detail", args=[site.pk]),
@@ -318,14 +340,11 @@ def unit_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not can_edit_site(membership, site):
         raise PermissionDenied("Only the command center lead adds units.")
     form = UnitForm(posted(request), instance=Unit(site=site))
-    if form.is_valid():
-        unit = form.save()
-        messages.success(request, f"{unit.name} is added to {site.name}.")
-        return redirect(site)
-    return form_page(
+    return save_or_show(
         request,
         membership,
         form,
+        done=lambda unit: (f"{unit.name} is added to {site.name}.", site),
         title=f"New unit at {site.name}",
         submit_label="Add unit",
         cancel_url=site.get_absolute_url(),
@@ -336,14 +355,11 @@ def unit_create(request: HttpRequest, pk: int) -> HttpResponse:
 def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     unit, membership = _get_unit_for(request, pk)
     form = UnitForm(posted(request), instance=unit)
-    if form.is_valid():
-        form.save()
-        messages.success(request, f"{unit.name} is saved.")
-        return redirect(unit.site)
-    return form_page(
+    return save_or_show(
         request,
         membership,
         form,
+        done=lambda saved: (f"{saved.name} is saved.", saved.site),
         title=f"Edit unit at {unit.site.name}",
         submit_label="Save unit",
         cancel_url=unit.site.get_absolute_url(),
@@ -376,14 +392,14 @@ def applications(request: HttpRequest, pk: int) -> HttpResponse:
 def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     application, membership = _get_application_for(request, pk)
     form = ApplicationForm(posted(request), instance=application)
-    if form.is_valid():
-        form.save()
-        messages.success(request, f"The application is now called {application.name}.")
-        return redirect("golive:applications", pk=application.go_live_id)
-    return form_page(
+    return save_or_show(
         request,
         membership,
         form,
+        done=lambda saved: (
+            f"The application is now called {saved.name}.",
+            reverse("golive:applications", args=[saved.go_live_id]),
+        ),
         title="Rename application",
         submit_label="Save name",
         cancel_url=reverse("golive:applications", args=[application.go_live_id]),

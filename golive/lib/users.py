@@ -1,0 +1,13 @@
+"""Who to record as the author of a change."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+def signed_in(user: AbstractBaseUser | AnonymousUser | None) -> AbstractBaseUser | None:
+    """`user` when it is a real account; None for nobody (a worker, a sweep) or a visitor."""
+    return user if user is not None and user.is_authenticated else None
