@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVectorField
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -103,10 +103,10 @@ class PriorityRule(models.Model):
 
 
 class IssueCounter(models.Model):
-    """The last issue number of a go-live; incremented under its row lock."""
+    """The last issue number of a go-live; written only by issues.services._next_number."""
 
     go_live = models.OneToOneField(GoLive, on_delete=models.CASCADE, related_name="issue_counter")
-    last_number = models.PositiveIntegerField(default=1000)
+    last_number = models.PositiveIntegerField()
 
     def __str__(self) -> str:
         return f"{self.go_live}: {self.last_number}"
@@ -181,8 +181,13 @@ class Issue(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    # Maintained by the service that writes the issue (title weighs more than the description).
-    search = SearchVectorField(null=True, editable=False)
+    # Computed by PostgreSQL on every write (title weighs more than the description).
+    search = models.GeneratedField(
+        expression=SearchVector("title", weight="A", config="english")
+        + SearchVector("description", weight="B", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["priority", "created_at"]

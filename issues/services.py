@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.contrib.postgres.search import SearchVector
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -49,6 +48,10 @@ TRANSITIONS: dict[str, set[str]] = {
 TELL_REPORTER = {S.ACKNOWLEDGED, S.WAITING_REPORTER, S.RESOLVED}
 
 
+# The first issue of a go-live is GL-1001.
+FIRST_NUMBER = 1001
+
+
 class IssueRefused(Exception):
     """The change is not allowed; the message says why, in words for the person who asked."""
 
@@ -76,17 +79,18 @@ def derive_priority(*, go_live: GoLive, impact: str, urgency: str, patient_safet
 
 
 def _next_number(go_live: GoLive) -> int:
-    IssueCounter.objects.get_or_create(go_live=go_live)
-    # The UPDATE holds the counter row's lock until commit: numbers never repeat or collide.
-    IssueCounter.objects.filter(go_live=go_live).update(last_number=F("last_number") + 1)
-    return IssueCounter.objects.values_list("last_number", flat=True).get(go_live=go_live)
-
-
-def _index(issue: Issue) -> None:
-    Issue.objects.filter(pk=issue.pk).update(
-        search=SearchVector("title", weight="A", config="english")
-        + SearchVector("description", weight="B", config="english")
-    )
+    """The go-live's next issue number, in one statement whose row lock lasts until commit, so
+    two issues logged at once never get the same number."""
+    # The table name is the model's own, not input; the values are parameters.
+    table = IssueCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (go_live_id, last_number) VALUES (%s, %s) "
+            "ON CONFLICT (go_live_id) DO UPDATE "
+            f"SET last_number = {table}.last_number + 1 RETURNING last_number",
+            [go_live.pk, FIRST_NUMBER],
+        )
+        return cursor.fetchone()[0]
 
 
 def _event(
@@ -161,7 +165,6 @@ def create_issue(
                 reporter_callback=reporter_callback.strip(),
                 client_key=client_key,
             )
-            _index(issue)
             _event(issue, IssueEvent.Kind.CREATED, reporter_user, new=issue.get_status_display())
             if patient_safety:
                 _alert_patient_safety(issue)

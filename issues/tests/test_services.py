@@ -5,7 +5,9 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.postgres.search import SearchQuery
 from django.db import IntegrityError, connection
+from pytest_django import DjangoAssertNumQueries
 
 from golive.models import Contact, EscalationTier, GoLive, Notification, Unit
 from issues.models import Category, Impact, Issue, IssueEvent, PriorityRule, Urgency
@@ -98,7 +100,8 @@ def test_issues_are_numbered_in_order_per_go_live_and_logged(
     assert first.priority == "P3"
     event = IssueEvent.objects.get(issue=first)
     assert (event.kind, event.actor) == ("created", nurse_nina)
-    assert Issue.objects.filter(search="labels").count() == 2
+    # The server's default search configuration varies; the vector is English, so is the query.
+    assert Issue.objects.filter(search=SearchQuery("label", config="english")).count() == 2
 
 
 def test_the_same_form_key_twice_gives_one_issue(four_west: Unit, printing: Category) -> None:
@@ -281,3 +284,14 @@ def test_two_agents_claiming_at_once_one_wins_and_the_other_is_told_who(
     assert issue.assignee.username == winners[0]
     assert "has GL-1001 already" in str(refused)
     assert issue.events.filter(kind="assignee").count() == 1
+
+
+def test_logging_an_issue_costs_a_handful_of_queries_however_many_exist(
+    four_west: Unit, printing: Category, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
+    for _ in range(20):
+        log(four_west, printing)
+    # Key check, number, priority, insert, event, and the savepoint around them.
+    with django_assert_max_num_queries(7):
+        issue = log(four_west, printing, client_key="tab:late")
+    assert issue.code == "GL-1021"
