@@ -131,6 +131,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "golive.middleware.CurrentGoLiveMiddleware",
+    "issues.access.TabletMiddleware",
 ]
 
 ROOT_URLCONF = "golive.urls"

@@ -16,6 +16,7 @@ urlpatterns = [
     *health.urlpatterns,
     path("", include((core_patterns, "golive"))),
     path("staffing/", include("staffing.urls")),
+    path("issues/", include("issues.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from pathlib import Path
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from golive.models import Application, EscalationTier, GoLive, Site, Unit, phone_validator
+from staffing.models import SupportRole
 
 
 class Impact(models.TextChoices):
@@ -43,6 +50,28 @@ DEFAULT_MATRIX: dict[tuple[str, str], str] = {
     (Impact.SEVERAL, Urgency.QUESTION): Priority.P4,
     (Impact.ONE_USER, Urgency.QUESTION): Priority.P4,
 }
+
+# How long an issue of each priority may stay unresolved before the queue calls it overdue. The
+# escalation work turns these into editable SLA policies; enhancement requests have no target.
+RESOLUTION_TARGETS: dict[str, dt.timedelta] = {
+    Priority.P1: dt.timedelta(hours=4),
+    Priority.P2: dt.timedelta(hours=8),
+    Priority.P3: dt.timedelta(hours=24),
+    Priority.P4: dt.timedelta(hours=72),
+}
+
+# Who takes a tier's new issues when nobody chose: the first line is the help desk and the floor
+# support, later tiers the application experts.
+DEFAULT_ASSIGN_ROLES: dict[int, list[str]] = {
+    1: [
+        SupportRole.HELP_DESK,
+        SupportRole.SUPER_USER,
+        SupportRole.AT_THE_ELBOW,
+        SupportRole.TECHNICAL,
+    ],
+    2: [SupportRole.ANALYST, SupportRole.VENDOR_CONSULTANT],
+}
+LATER_TIER_ROLES: list[str] = [SupportRole.ANALYST, SupportRole.VENDOR_CONSULTANT]
 
 DEFAULT_CATEGORIES: list[tuple[str, bool]] = [
     ("Login / access", False),
@@ -100,6 +129,97 @@ class PriorityRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_impact_display()} + {self.get_urgency_display()} = {self.priority}"
+
+
+class IssueSettings(models.Model):
+    """How a go-live routes its new issues."""
+
+    go_live = models.OneToOneField(GoLive, on_delete=models.CASCADE, related_name="issue_settings")
+    auto_assign = models.BooleanField(
+        "assign new issues automatically",
+        default=True,
+        help_text="To the checked-in person on shift with the fewest open issues.",
+    )
+    assignee_cap = models.PositiveSmallIntegerField(
+        "most open issues per person",
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Auto-assignment never gives anyone more open issues than this.",
+    )
+
+    class Meta:
+        verbose_name_plural = "issue settings"
+
+    def __str__(self) -> str:
+        return f"Issue settings of {self.go_live}"
+
+
+class AssignmentRule(models.Model):
+    """Which support roles take the new issues of one tier."""
+
+    go_live = models.ForeignKey(GoLive, on_delete=models.CASCADE, related_name="assignment_rules")
+    tier = models.ForeignKey(EscalationTier, on_delete=models.CASCADE, related_name="+")
+    roles = ArrayField(
+        models.CharField(max_length=32, choices=SupportRole.choices),
+        default=list,
+        blank=True,
+        help_text="Nobody in these roles on shift and checked in: the issue waits in the queue.",
+    )
+
+    class Meta:
+        ordering = ["tier__level"]
+        constraints = [
+            models.UniqueConstraint(fields=["go_live", "tier"], name="assignmentrule_one_per_tier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier}: {', '.join(self.roles) or 'nobody'}"
+
+
+class UnitTablet(models.Model):
+    """A shared device on a unit, enrolled by a manager with a one-time link: no personal login.
+
+    Only hashes are stored. The enrollment code is shown once (link and QR code) and works once;
+    the device then keeps a secret in a long-lived cookie, and revoking the tablet makes it
+    worthless at once.
+    """
+
+    go_live = models.ForeignKey(GoLive, on_delete=models.CASCADE, related_name="tablets")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="tablets")
+    label = models.CharField(
+        max_length=60, help_text="Where the tablet lives, e.g. the nurses' station."
+    )
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_expires_at = models.DateTimeField()
+    secret_hash = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    enrolled_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["unit__name", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code_hash"], condition=~Q(code_hash=""), name="tablet_unique_code"
+            ),
+            models.UniqueConstraint(
+                fields=["secret_hash"], condition=~Q(secret_hash=""), name="tablet_unique_secret"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.label}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
 
 
 class IssueCounter(models.Model):
@@ -174,6 +294,13 @@ class Issue(models.Model):
     external_ref = models.CharField("external ticket", max_length=64, blank=True)
     # The key the intake form was opened with: a double tap or a resend returns the same issue.
     client_key = models.CharField(max_length=64, blank=True)
+    reporter_tablet = models.ForeignKey(
+        UnitTablet, null=True, blank=True, on_delete=models.SET_NULL, related_name="issues"
+    )
+    # When the issue should be resolved by (none for enhancement requests): the queue's "overdue".
+    due_at = models.DateTimeField(null=True, blank=True)
+    # Still to be offered to auto-assignment (a task after commit, a sweep if the broker was down).
+    routing_pending = models.BooleanField(default=True)
     # Bumped on every change, so a form opened before someone else's change is refused as stale.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
@@ -190,7 +317,7 @@ class Issue(models.Model):
     )
 
     class Meta:
-        ordering = ["priority", "created_at"]
+        ordering = ["priority", F("due_at").asc(nulls_last=True), "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["go_live", "number"], name="issue_unique_number"),
             models.UniqueConstraint(
@@ -216,9 +343,16 @@ class Issue(models.Model):
         indexes = [
             # The triage queue: open issues of a go-live by priority and age.
             models.Index(
-                fields=["go_live", "priority", "created_at"],
+                "go_live",
+                "priority",
+                F("due_at").asc(nulls_last=True),
+                "created_at",
                 condition=~Q(status__in=["resolved", "closed"]),
                 name="issue_open_queue_idx",
+            ),
+            # The auto-assignment sweep: only issues still waiting to be routed.
+            models.Index(
+                fields=["created_at"], condition=Q(routing_pending=True), name="issue_routing_idx"
             ),
             models.Index(fields=["go_live", "assignee", "status"]),
             models.Index(fields=["go_live", "unit", "status"]),
@@ -276,6 +410,8 @@ class IssueEvent(models.Model):
         COMMENT = "comment", "Comment"
         LINK = "link", "Link"
         REPORTER = "reporter", "Reporter added"
+        TIER = "tier", "Tier"
+        REFERENCE = "reference", "External ticket"
         ESCALATION = "escalation", "Escalation"
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
@@ -296,3 +432,97 @@ class IssueEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.issue_id}"
+
+
+def photo_path(attachment: IssuePhoto, filename: str) -> str:
+    """A random name: the reporter's file name is not kept (it can hold a patient's name)."""
+    return f"issues/{attachment.issue.go_live_id}/{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
+
+
+class IssuePhoto(models.Model):
+    """A photo of the screen, checked, re-encoded without its metadata, and served only to people
+    who may see the issue."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(upload_to=photo_path, max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Photo {self.pk} of {self.issue_id}"
+
+
+class KnownIssue(models.Model):
+    """A problem the command center has published, with its workaround, for every floor to see.
+
+    It is anchored on one issue; the other reports are linked to that issue as "part of", so
+    resolving the known issue resolves them all and tells every reporter.
+    """
+
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", "Being investigated"
+        WORKAROUND = "workaround", "Workaround available"
+        FIX_PLANNED = "fix_planned", "Fix planned"
+        FIXED = "fixed", "Fixed"
+
+    go_live = models.ForeignKey(GoLive, on_delete=models.CASCADE, related_name="known_issues")
+    issue = models.OneToOneField(Issue, on_delete=models.PROTECT, related_name="known_issue")
+    title = models.CharField(max_length=120)
+    problem = models.TextField(max_length=4000)
+    workaround = models.TextField(max_length=4000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INVESTIGATING)
+    units = models.ManyToManyField(
+        Unit, blank=True, related_name="known_issues", help_text="None chosen: every unit."
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    fixed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    search = models.GeneratedField(
+        expression=SearchVector("title", weight="A", config="english")
+        + SearchVector("problem", weight="B", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [
+            models.Index(fields=["go_live", "status", "-updated_at"]),
+            GinIndex(fields=["search"], name="knownissue_search_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SavedView(models.Model):
+    """A queue filter someone named, to open again with one click."""
+
+    go_live = models.ForeignKey(GoLive, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_queue_views"
+    )
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=500, help_text="The queue's filter, as its query string.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["go_live", "user", "name"], name="savedview_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -8,6 +8,7 @@ conditional UPDATE whose row count says who won.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
@@ -16,17 +17,32 @@ from django.utils import timezone
 
 from golive import outbox
 from golive.lib.users import signed_in
-from golive.models import Application, Contact, GoLive, Notification, Unit
-from golive.permissions import command_center_leads
+from golive.models import (
+    Application,
+    Contact,
+    EscalationTier,
+    GoLive,
+    Membership,
+    Notification,
+    Unit,
+)
+from golive.permissions import SUPPORT, command_center_leads
 from issues.models import (
+    DEFAULT_ASSIGN_ROLES,
     DEFAULT_CATEGORIES,
     DEFAULT_MATRIX,
+    LATER_TIER_ROLES,
+    RESOLUTION_TARGETS,
+    AssignmentRule,
     Category,
     Issue,
     IssueCounter,
     IssueEvent,
+    IssueReporter,
+    IssueSettings,
     Priority,
     PriorityRule,
+    UnitTablet,
 )
 
 if TYPE_CHECKING:
@@ -46,6 +62,8 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 # The changes a reporter hears about.
 TELL_REPORTER = {S.ACKNOWLEDGED, S.WAITING_REPORTER, S.RESOLVED}
+# How long after its resolution a reporter may reopen an issue.
+REOPEN_WINDOW = dt.timedelta(hours=72)
 
 
 # The first issue of a go-live is GL-1001.
@@ -57,7 +75,14 @@ class IssueRefused(Exception):
 
 
 def ensure_issue_setup(*, go_live: GoLive) -> None:
-    """The default categories and priority matrix a go-live lacks (existing ones are kept)."""
+    """The default categories, priority matrix and routing a go-live lacks (existing ones kept)."""
+    IssueSettings.objects.get_or_create(go_live=go_live)
+    for tier in EscalationTier.objects.filter(go_live=go_live, is_leadership=False):
+        AssignmentRule.objects.get_or_create(
+            go_live=go_live,
+            tier=tier,
+            defaults={"roles": DEFAULT_ASSIGN_ROLES.get(tier.level, LATER_TIER_ROLES)},
+        )
     for position, (name, is_enhancement) in enumerate(DEFAULT_CATEGORIES):
         Category.objects.get_or_create(
             go_live=go_live,
@@ -76,6 +101,13 @@ def derive_priority(*, go_live: GoLive, impact: str, urgency: str, patient_safet
         return Priority.P1
     rule = PriorityRule.objects.filter(go_live=go_live, impact=impact, urgency=urgency).first()
     return rule.priority if rule is not None else DEFAULT_MATRIX[impact, urgency]
+
+
+def due_at_for(*, priority: str, category: Category, since: dt.datetime) -> dt.datetime | None:
+    """When an issue should be resolved by; enhancement requests have no target."""
+    if category.is_enhancement:
+        return None
+    return since + RESOLUTION_TARGETS[priority]
 
 
 def _next_number(go_live: GoLive) -> int:
@@ -130,6 +162,7 @@ def create_issue(
     reporter_user: AbstractBaseUser | None = None,
     reporter_name: str = "",
     reporter_callback: str = "",
+    reporter_tablet: UnitTablet | None = None,
     client_key: str = "",
 ) -> tuple[Issue, bool]:
     """Log an issue; (issue, created). The same `client_key` again returns the first issue."""
@@ -141,6 +174,10 @@ def create_issue(
         existing = Issue.objects.filter(go_live=go_live, client_key=client_key).first()
         if existing is not None:
             return existing, False
+    priority = derive_priority(
+        go_live=go_live, impact=impact, urgency=urgency, patient_safety=patient_safety
+    )
+    now = timezone.now()
     try:
         with transaction.atomic():
             issue = Issue.objects.create(
@@ -154,15 +191,17 @@ def create_issue(
                 description=description.strip(),
                 impact=impact,
                 urgency=urgency,
-                priority=derive_priority(
-                    go_live=go_live, impact=impact, urgency=urgency, patient_safety=patient_safety
-                ),
+                priority=priority,
+                due_at=due_at_for(priority=priority, category=category, since=now),
+                created_at=now,
+                updated_at=now,
                 patient_safety=patient_safety,
                 workaround_in_use=workaround_in_use,
                 location_detail=location_detail.strip(),
                 reporter_user=signed_in(reporter_user),
                 reporter_name=reporter_name.strip(),
                 reporter_callback=reporter_callback.strip(),
+                reporter_tablet=reporter_tablet,
                 client_key=client_key,
             )
             _event(issue, IssueEvent.Kind.CREATED, reporter_user, new=issue.get_status_display())
@@ -215,7 +254,9 @@ def _alert_patient_safety(issue: Issue) -> None:
 
 def _locked(issue: Issue, expected_version: int | None) -> Issue:
     locked = (
-        Issue.objects.select_for_update(of=("self",)).select_related("go_live").get(pk=issue.pk)
+        Issue.objects.select_for_update(of=("self",))
+        .select_related("go_live", "category", "reporter_user")
+        .get(pk=issue.pk)
     )
     if expected_version is not None and locked.version != expected_version:
         raise IssueRefused(
@@ -223,6 +264,23 @@ def _locked(issue: Issue, expected_version: int | None) -> Issue:
             "Look at it again and repeat your change."
         )
     return locked
+
+
+def _record(
+    issue: Issue,
+    kind: str,
+    actor: AbstractBaseUser | None,
+    *,
+    old: str = "",
+    new: str = "",
+    body: str = "",
+    internal: bool = False,
+) -> IssueEvent:
+    """Save a locked issue's changes and write their event: every change to an issue ends here."""
+    issue.version += 1
+    issue.updated_at = timezone.now()
+    issue.save()
+    return _event(issue, kind, actor, old=old, new=new, body=body, internal=internal)
 
 
 @transaction.atomic
@@ -235,16 +293,38 @@ def change_status(
     note: str = "",
     expected_version: int | None = None,
 ) -> Issue:
-    """Move an issue along its workflow; illegal moves raise IssueRefused and change nothing."""
+    """Move an issue along its workflow; illegal moves raise IssueRefused and change nothing.
+
+    Resolving or closing a parent does the same to its open children with the parent's
+    resolution, and every reporter of each is told.
+    """
     issue = _locked(issue, expected_version)
+    _move(issue, to, actor, resolution=resolution.strip(), note=note.strip())
+    if to in {S.RESOLVED, S.CLOSED}:
+        for child in issue.children.select_for_update(of=("self",)).select_related(
+            "go_live", "category", "reporter_user"
+        ):
+            if to in TRANSITIONS.get(child.status, set()):
+                _move(
+                    child,
+                    to,
+                    actor,
+                    resolution=f"With {issue.code}: {issue.resolution}",
+                    note=f"{issue.code} was {S(to).label.lower()}.",
+                )
+    return issue
+
+
+def _move(
+    issue: Issue, to: str, actor: AbstractBaseUser | None, *, resolution: str, note: str
+) -> None:
     if to not in TRANSITIONS.get(issue.status, set()):
         raise IssueRefused(
-            f"An issue that is {issue.get_status_display().lower()} cannot become "
+            f"{issue.code} is {issue.get_status_display().lower()}: it cannot become "
             f"{S(to).label.lower() if to in S.values else to}."
         )
-    resolution = resolution.strip()
     if to == S.RESOLVED and not (resolution or issue.resolution):
-        raise IssueRefused("Say how the issue was resolved before resolving it.")
+        raise IssueRefused(f"Say how {issue.code} was resolved before resolving it.")
     now = timezone.now()
     old = issue.get_status_display()
     reopened = issue.status in {S.RESOLVED, S.CLOSED} and to == S.IN_PROGRESS
@@ -259,31 +339,101 @@ def change_status(
     if reopened:
         issue.resolved_at = None
         issue.closed_at = None
-    issue.version += 1
-    issue.updated_at = now
-    issue.save()
-    _event(issue, IssueEvent.Kind.STATUS, actor, old=old, new=issue.get_status_display(), body=note)
-    if to in TELL_REPORTER:
-        _tell_reporter(issue, to)
-    return issue
-
-
-def _tell_reporter(issue: Issue, status: str) -> None:
-    if issue.reporter_user is None:
-        return
-    messages = {
-        S.ACKNOWLEDGED: "The help desk has your issue and is on it.",
-        S.WAITING_REPORTER: "The help desk needs something from you to go on.",
-        S.RESOLVED: f"Resolved: {issue.resolution}",
-    }
-    outbox.notify(
-        dedupe_key=f"issue:{issue.pk}:v{issue.version}:reporter",
-        channel=Notification.Channel.IN_APP,
-        subject=f"{issue.code} {issue.get_status_display().lower()}: {issue.title}",
-        body=messages[status],
-        user=issue.reporter_user,
-        go_live=issue.go_live,
+    _record(
+        issue, IssueEvent.Kind.STATUS, actor, old=old, new=issue.get_status_display(), body=note
     )
+    if to in TELL_REPORTER:
+        messages = {
+            S.ACKNOWLEDGED: "The help desk has your issue and is on it.",
+            S.WAITING_REPORTER: "The help desk needs something from you to go on."
+            + (f" {note}" if note else ""),
+            S.RESOLVED: f"Resolved: {issue.resolution}",
+        }
+        _tell_reporters(
+            issue,
+            subject=f"{issue.code} {issue.get_status_display().lower()}: {issue.title}",
+            body=messages[to],
+        )
+
+
+def _tell_reporters(issue: Issue, *, subject: str, body: str) -> None:
+    """The reporter and everyone who said "my problem too", in the app, once per issue version."""
+    users = {issue.reporter_user_id} if issue.reporter_user_id else set()
+    users |= set(issue.extra_reporters.filter(user__isnull=False).values_list("user_id", flat=True))
+    for user in Membership.objects.filter(
+        go_live=issue.go_live_id, user_id__in=users, is_active=True
+    ).select_related("user"):
+        outbox.notify(
+            dedupe_key=f"issue:{issue.pk}:v{issue.version}:reporter{user.user_id}",
+            channel=Notification.Channel.IN_APP,
+            subject=subject,
+            body=body,
+            user=user.user,
+            go_live=issue.go_live,
+            link=f"/issues/{issue.pk}/",
+        )
+
+
+def reopen_as_reporter(
+    *, issue: Issue, actor: AbstractBaseUser | None, reason: str, tablet: UnitTablet | None = None
+) -> Issue:
+    """A reporter says the fix did not hold: allowed within 72 hours of the resolution."""
+    reason = reason.strip()
+    if not reason:
+        raise IssueRefused("Say what is still wrong, so the help desk knows where to start.")
+    with transaction.atomic():
+        locked = _locked(issue, None)
+        if locked.status not in {S.RESOLVED, S.CLOSED} or locked.resolved_at is None:
+            raise IssueRefused(f"{locked.code} is still open: the help desk is on it.")
+        if timezone.now() - locked.resolved_at > REOPEN_WINDOW:
+            raise IssueRefused(
+                f"{locked.code} was resolved more than 72 hours ago. Log a new issue instead; "
+                "it can be linked to this one."
+            )
+        who = f" (from {tablet})" if tablet is not None else ""
+        _move(
+            locked,
+            S.IN_PROGRESS,
+            actor,
+            resolution="",
+            note=f"Reopened by the reporter{who}: {reason}",
+        )
+    return locked
+
+
+@transaction.atomic
+def assign_issue(
+    *,
+    issue: Issue,
+    assignee: AbstractBaseUser | None,
+    actor: AbstractBaseUser | None,
+    expected_version: int | None = None,
+) -> Issue:
+    """Give an issue to a support member of its go-live, or take it back to the queue (None)."""
+    issue = _locked(issue, expected_version)
+    if (
+        assignee is not None
+        and not Membership.objects.filter(
+            go_live=issue.go_live_id, user=assignee, is_active=True, role__in=SUPPORT
+        ).exists()
+    ):
+        raise IssueRefused(f"{assignee} does not work on this go-live's issues.")
+    if issue.assignee_id == (assignee.pk if assignee is not None else None):
+        return issue
+    old = str(issue.assignee) if issue.assignee_id else ""
+    issue.assignee = assignee
+    _record(issue, IssueEvent.Kind.ASSIGNEE, actor, old=old, new=str(assignee or ""))
+    if assignee is not None and assignee != signed_in(actor):
+        outbox.notify(
+            dedupe_key=f"issue:{issue.pk}:v{issue.version}:assigned",
+            channel=Notification.Channel.IN_APP,
+            subject=f"{issue.code} is yours: {issue.title}",
+            body=f"{issue.get_priority_display()} · {issue.unit_id and issue.unit}",
+            user=assignee,
+            go_live=issue.go_live,
+            link=f"/issues/{issue.pk}/",
+        )
+    return issue
 
 
 def claim_issue(*, issue: Issue, agent: AbstractBaseUser) -> Issue:
@@ -301,4 +451,187 @@ def claim_issue(*, issue: Issue, agent: AbstractBaseUser) -> Issue:
                 f"{issue.code} is {issue.get_status_display().lower()}: nothing to claim."
             )
         _event(issue, IssueEvent.Kind.ASSIGNEE, agent, new=str(agent))
+        # Taking a new issue is its first response: the reporter hears that someone has it.
+        if issue.status == S.NEW:
+            issue = _locked(issue, None)
+            _move(issue, S.ACKNOWLEDGED, agent, resolution="", note="")
+    return issue
+
+
+@transaction.atomic
+def set_priority(
+    *,
+    issue: Issue,
+    priority: str,
+    actor: AbstractBaseUser | None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Issue:
+    """Override the matrix; the due time moves with the priority. Patient safety stays P1."""
+    if priority not in Priority.values:
+        raise IssueRefused("Choose a priority from P1 to P4.")
+    issue = _locked(issue, expected_version)
+    if issue.patient_safety and priority != Priority.P1:
+        raise IssueRefused(f"{issue.code} is a patient-safety issue: it stays P1.")
+    if issue.priority == priority:
+        return issue
+    old = issue.priority
+    issue.priority = priority
+    issue.due_at = due_at_for(priority=priority, category=issue.category, since=issue.created_at)
+    _record(issue, IssueEvent.Kind.PRIORITY, actor, old=old, new=priority, body=note.strip())
+    return issue
+
+
+@transaction.atomic
+def add_comment(
+    *,
+    issue: Issue,
+    actor: AbstractBaseUser | None,
+    body: str,
+    internal: bool,
+    expected_version: int | None = None,
+) -> IssueEvent:
+    """An internal note for the support team, or a reply the reporters see and are told of."""
+    body = body.strip()
+    if not body:
+        raise IssueRefused("Write the comment before sending it.")
+    issue = _locked(issue, expected_version)
+    event = _record(issue, IssueEvent.Kind.COMMENT, actor, body=body, internal=internal)
+    if not internal:
+        _tell_reporters(issue, subject=f"Reply on {issue.code}: {issue.title}", body=body)
+    return event
+
+
+@transaction.atomic
+def link_issue(
+    *,
+    issue: Issue,
+    parent: Issue,
+    kind: str,
+    actor: AbstractBaseUser | None,
+    expected_version: int | None = None,
+) -> Issue:
+    """Link an issue under a parent ("duplicate of" or "part of"); its children follow it.
+
+    The child stays open and is resolved and closed with its parent, whose reporters it joins in
+    hearing the outcome.
+    """
+    if kind not in Issue.Link.values:
+        raise IssueRefused("Choose duplicate of or part of.")
+    issue = _locked(issue, expected_version)
+    parent = Issue.objects.select_for_update(of=("self",)).get(pk=parent.pk)
+    if parent.go_live_id != issue.go_live_id:
+        raise IssueRefused("Link only to an issue of this go-live.")
+    if parent.pk == issue.pk:
+        raise IssueRefused("An issue cannot be linked to itself.")
+    if parent.parent_id is not None:
+        raise IssueRefused(
+            f"{parent.code} is itself linked to another issue: link to that one instead."
+        )
+    if not parent.is_open:
+        raise IssueRefused(
+            f"{parent.code} is {parent.get_status_display().lower()}: reopen it first."
+        )
+    old = str(issue.parent.code) if issue.parent_id else ""
+    issue.parent = parent
+    issue.parent_link = kind
+    _record(
+        issue, IssueEvent.Kind.LINK, actor, old=old, new=f"{Issue.Link(kind).label} {parent.code}"
+    )
+    # Links are one level deep: this issue's own children now hang from the new parent.
+    for child in issue.children.select_for_update(of=("self",)).select_related("go_live"):
+        old_parent = issue.code
+        child.parent = parent
+        _record(
+            child,
+            IssueEvent.Kind.LINK,
+            actor,
+            old=old_parent,
+            new=f"{child.get_parent_link_display()} {parent.code}",
+        )
+    return issue
+
+
+@transaction.atomic
+def unlink_issue(
+    *, issue: Issue, actor: AbstractBaseUser | None, expected_version: int | None = None
+) -> Issue:
+    issue = _locked(issue, expected_version)
+    if issue.parent_id is None:
+        return issue
+    old = f"{issue.get_parent_link_display()} {issue.parent.code}"
+    issue.parent = None
+    issue.parent_link = ""
+    _record(issue, IssueEvent.Kind.LINK, actor, old=old, new="")
+    return issue
+
+
+def add_reporter(
+    *,
+    issue: Issue,
+    user: AbstractBaseUser | None = None,
+    name: str = "",
+    callback: str = "",
+    unit: Unit | None = None,
+) -> tuple[IssueReporter, bool]:
+    """ "This is my problem too": the person joins the issue's reporters instead of filing a
+    duplicate, and hears what its reporter hears. The same person twice is one entry."""
+    user = signed_in(user)
+    if user is None and not name.strip():
+        raise IssueRefused("Give your name so the help desk knows who else has this problem.")
+    with transaction.atomic():
+        issue = _locked(issue, None)
+        if not issue.is_open:
+            raise IssueRefused(f"{issue.code} is already {issue.get_status_display().lower()}.")
+        if user is not None:
+            existing = IssueReporter.objects.filter(issue=issue, user=user).first()
+            if existing is not None or issue.reporter_user_id == user.pk:
+                return existing or IssueReporter(issue=issue, user=user), False
+        reporter = IssueReporter.objects.create(
+            issue=issue, user=user, name=name.strip(), callback=callback.strip(), unit=unit
+        )
+        who = name.strip() or (user.get_full_name() if user else "") or str(user)
+        where = f" on {unit}" if unit is not None else ""
+        _record(issue, IssueEvent.Kind.REPORTER, user, new=f"{who}{where}"[:200])
+    return reporter, True
+
+
+@transaction.atomic
+def set_tier(
+    *,
+    issue: Issue,
+    tier: EscalationTier | None,
+    actor: AbstractBaseUser | None,
+    expected_version: int | None = None,
+) -> Issue:
+    """Move an issue to another support tier (None: back to the first line)."""
+    issue = _locked(issue, expected_version)
+    if tier is not None and tier.go_live_id != issue.go_live_id:
+        raise IssueRefused("Choose a tier of this go-live.")
+    if issue.tier_id == (tier.pk if tier is not None else None):
+        return issue
+    old = str(issue.tier) if issue.tier_id else ""
+    issue.tier = tier
+    _record(issue, IssueEvent.Kind.TIER, actor, old=old, new=str(tier or ""))
+    return issue
+
+
+@transaction.atomic
+def set_external_ref(
+    *,
+    issue: Issue,
+    external_ref: str,
+    actor: AbstractBaseUser | None,
+    expected_version: int | None = None,
+) -> Issue:
+    """The vendor's or the hospital's own ticket number for the same problem."""
+    external_ref = external_ref.strip()
+    if len(external_ref) > 64:
+        raise IssueRefused("An external ticket reference has at most 64 characters.")
+    issue = _locked(issue, expected_version)
+    if issue.external_ref == external_ref:
+        return issue
+    old = issue.external_ref
+    issue.external_ref = external_ref
+    _record(issue, IssueEvent.Kind.REFERENCE, actor, old=old, new=external_ref)
     return issue

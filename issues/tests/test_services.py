@@ -206,8 +206,8 @@ def test_the_workflow_runs_from_new_to_closed_and_reopens(
 @pytest.mark.parametrize(
     ("steps", "message"),
     [
-        (["closed"], "An issue that is new cannot become closed"),
-        (["resolved"], "Say how the issue was resolved"),
+        (["closed"], "GL-1001 is new: it cannot become closed"),
+        (["resolved"], "Say how GL-1001 was resolved"),
         (["acknowledged", "new"], "cannot become new"),
     ],
 )

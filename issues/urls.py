@@ -1,0 +1,15 @@
+"""URLs of the issues app (namespace `issues`), gathered from one module per area."""
+
+from issues.views import detail, intake, known, mine, queue, setup, tablets
+
+app_name = "issues"
+
+urlpatterns = [
+    *intake.urlpatterns,
+    *tablets.urlpatterns,
+    *mine.urlpatterns,
+    *queue.urlpatterns,
+    *detail.urlpatterns,
+    *known.urlpatterns,
+    *setup.urlpatterns,
+]
