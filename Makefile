@@ -30,6 +30,7 @@ run: $(STAMP)
 	  python manage.py collectstatic --noinput -v0 && \
 	  python manage.py seed_demo --if-empty && \
 	  python manage.py seed_staffing_demo --if-empty && \
+	  python manage.py seed_issues_demo --if-empty && \
 	  echo "golive is starting on http://127.0.0.1:8000 (Ctrl-C stops it)" && \
 	  exec honcho start'
 
@@ -37,7 +38,7 @@ run: $(STAMP)
 seed: export DEBUG ?= true
 seed: $(STAMP)
 	$(SERVICES) sh -c 'python manage.py migrate --noinput && python manage.py seed_demo && \
-	  python manage.py seed_staffing_demo'
+	  python manage.py seed_staffing_demo && python manage.py seed_issues_demo'
 
 # Lint, then the whole test suite (or `make test ARGS="golive/tests/test_models.py -k window"`).
 test: export DEBUG ?= true
@@ -50,7 +51,9 @@ test: $(STAMP) lint
 # Benchmarks (not part of `make test`): results and ratios in docs/benchmarks.md.
 bench: export DEBUG ?= true
 bench: $(STAMP)
-	$(BIN)/python -m golive.embedded --var-dir var/bench -- python bench/staffing_bench.py
+	$(BIN)/python -m golive.embedded --var-dir var/bench -- sh -c '\
+	  python manage.py collectstatic --noinput -v0 && \
+	  python bench/staffing_bench.py && python bench/issues_bench.py'
 
 lint: $(STAMP)
 	ruff check .

@@ -2,10 +2,14 @@
 
 from collections.abc import Callable
 
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 
 from golive.permissions import SESSION_KEY, active_memberships, choose_membership
+
+BACKGROUND_REFRESH_HEADER = "X-Background-Refresh"
 
 
 class CurrentGoLiveMiddleware:
@@ -35,3 +39,19 @@ class CurrentGoLiveMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class IdleSessionMiddleware(SessionMiddleware):
+    """Django's session middleware, except that a page refreshing itself does not count as
+    activity: a queue or board left open on a shared workstation still signs out after the idle
+    timeout. Self-refreshing elements send the header `X-Background-Refresh: 1`; such a request
+    renews nothing unless it changed the session itself.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        session = request.session
+        if request.headers.get(BACKGROUND_REFRESH_HEADER) and not session.modified:
+            if session.accessed:
+                patch_vary_headers(response, ("Cookie",))
+            return response
+        return super().process_response(request, response)

@@ -25,6 +25,12 @@ def nav_for(membership: Membership | None) -> list[NavItem]:
     role = membership.role
     go_live_id = membership.go_live_id
     items = [NavItem("Home", reverse("home"))]
+    if role == Role.FLOOR_STAFF:
+        items.append(NavItem("Log an issue", reverse("issues:new")))
+        items.append(NavItem("My issues", reverse("issues:mine")))
+    else:
+        items.append(NavItem("Queue", reverse("issues:queue")))
+    items.append(NavItem("Known issues", reverse("issues:known")))
     if role in PLANNERS or role == Role.HELP_DESK_AGENT:
         items.append(NavItem("Coverage", reverse("staffing:grid")))
         items.append(NavItem("Roster", reverse("staffing:people")))
@@ -36,5 +42,8 @@ def nav_for(membership: Membership | None) -> list[NavItem]:
     items.append(NavItem("Who to call", reverse("golive:directory", args=[go_live_id])))
     if role in PLANNERS:
         items.append(NavItem("Sites & units", reverse("golive:detail", args=[go_live_id])))
+        items.append(NavItem("Unit tablets", reverse("issues:tablets")))
+    if role == Role.COMMAND_CENTER_LEAD:
+        items.append(NavItem("Issue settings", reverse("issues:setup")))
     items.append(NavItem("Notifications", reverse("golive:notifications")))
     return items

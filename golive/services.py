@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from golive.models import Application, EscalationTier, GoLive, Membership, Role
 
@@ -80,5 +82,13 @@ def create_go_live(
     go_live.full_clean()
     go_live.save()
     Membership.objects.create(user=creator, go_live=go_live, role=Role.COMMAND_CENTER_LEAD)
-    ensure_default_directory(go_live=go_live)
+    set_up_go_live(go_live=go_live)
     return go_live
+
+
+def set_up_go_live(*, go_live: GoLive) -> None:
+    """The defaults a go-live starts with: the core's directory, then each app's own (named in
+    settings.GO_LIVE_SETUP, so the core needs no import of the apps above it). Repeatable."""
+    ensure_default_directory(go_live=go_live)
+    for path in settings.GO_LIVE_SETUP:
+        import_string(path)(go_live=go_live)

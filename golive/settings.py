@@ -123,7 +123,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "golive.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -135,6 +135,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "golive.urls"
+
+# What each app adds to a new go-live after the core's directory (see golive.services).
+GO_LIVE_SETUP = ["issues.services.ensure_issue_setup"]
 WSGI_APPLICATION = "golive.wsgi.application"
 
 TEMPLATES = [
@@ -213,6 +216,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "staffing.tasks.report_late_arrivals",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    "route-pending-issues": {
+        "task": "issues.tasks.route_pending_issues",
+        "schedule": 30.0,
+        "options": {"expires": 25},
     },
 }
 
@@ -308,3 +316,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Issue intake ---------------------------------------------------------------------------------
+# The largest photo of a screen a reporter may attach, and the most pixels it may decode to: a small
+# file that would inflate to gigabytes in memory is refused before it is decoded.
+ISSUE_PHOTO_MAX_BYTES = env_int("ISSUE_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
+ISSUE_PHOTO_MAX_PIXELS = env_int("ISSUE_PHOTO_MAX_PIXELS", 40_000_000)

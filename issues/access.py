@@ -4,9 +4,10 @@ enrolled unit tablet.
 Every issue view loads its issue through `get_issue_for_user` (or lists `visible_issues`), so the
 rule lives here once:
 
-- floor staff: the issues they reported or joined, and their units' issues;
+- everyone: the issues they reported or joined ("my problem too");
+- floor staff: their units' issues;
 - support staff: the issues assigned to them, and their units' issues;
-- clinic managers: their managed units' issues, and their own;
+- clinic managers: their managed units' issues;
 - help desk agents and command center leads: every issue of the go-live;
 - an enrolled tablet: its unit's issues (and nothing else of the go-live);
 - nobody: another go-live's issues.
@@ -52,17 +53,17 @@ def visible_issues(membership: Membership) -> QuerySet[Issue]:
     if membership.role in DESK:
         return issues
     user_id = membership.user_id
+    # Everyone sees what they reported or joined ("my problem too").
+    mine = Q(reporter_user_id=user_id) | Q(
+        Exists(IssueReporter.objects.filter(issue=OuterRef("pk"), user_id=user_id))
+    )
     if membership.role == Role.CLINIC_MANAGER:
         units: QuerySet[Unit] = managed_units(membership)
-        mine = Q(reporter_user_id=user_id)
     elif membership.role == Role.SUPPORT_STAFF:
         units = home_units(membership)
-        mine = Q(assignee_id=user_id) | Q(reporter_user_id=user_id)
+        mine |= Q(assignee_id=user_id)
     else:
         units = home_units(membership)
-        mine = Q(reporter_user_id=user_id) | Q(
-            Exists(IssueReporter.objects.filter(issue=OuterRef("pk"), user_id=user_id))
-        )
     return issues.filter(mine | Q(unit__in=units.values("pk")))
 
 

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from golive import outbox
+from golive.lib.queue import send_now
 from golive.lib.users import signed_in
 from golive.models import (
     Application,
@@ -170,10 +171,6 @@ def create_issue(
         raise IssueRefused("Choose a unit and a category of this go-live.")
     if application is not None and application.go_live_id != go_live.pk:
         raise IssueRefused("Choose an application of this go-live.")
-    if client_key:
-        existing = Issue.objects.filter(go_live=go_live, client_key=client_key).first()
-        if existing is not None:
-            return existing, False
     priority = derive_priority(
         go_live=go_live, impact=impact, urgency=urgency, patient_safety=patient_safety
     )
@@ -207,8 +204,15 @@ def create_issue(
             _event(issue, IssueEvent.Kind.CREATED, reporter_user, new=issue.get_status_display())
             if patient_safety:
                 _alert_patient_safety(issue)
+            # Imported here: the routing task's module imports this one. Registered inside the
+            # savepoint, so a losing retry (IntegrityError below) enqueues nothing.
+            from issues.tasks import route_new_issue
+
+            # Offered to auto-assignment once committed; the routing sweep covers a broker outage.
+            transaction.on_commit(lambda: send_now(route_new_issue, issue_id=issue.pk))
     except IntegrityError as exc:
-        # A retry of the same form that raced the first one: the first one won, return it.
+        # A retry of the same form (a double tap, a resend after a timeout): the first one stands.
+        # Left to the unique index rather than looked up first, which saves the common case a query.
         if client_key and "issue_unique_client_key" in str(exc):
             return Issue.objects.get(go_live=go_live, client_key=client_key), False
         raise
@@ -587,6 +591,13 @@ def add_reporter(
             existing = IssueReporter.objects.filter(issue=issue, user=user).first()
             if existing is not None or issue.reporter_user_id == user.pk:
                 return existing or IssueReporter(issue=issue, user=user), False
+        else:
+            # Checked under the issue's row lock, so a double tap cannot add the name twice.
+            existing = IssueReporter.objects.filter(
+                issue=issue, user__isnull=True, name__iexact=name.strip(), callback=callback.strip()
+            ).first()
+            if existing is not None:
+                return existing, False
         reporter = IssueReporter.objects.create(
             issue=issue, user=user, name=name.strip(), callback=callback.strip(), unit=unit
         )

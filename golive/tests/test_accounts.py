@@ -95,6 +95,24 @@ def test_a_session_ends_after_the_idle_time_but_not_while_in_use(
     assert response["Location"].startswith(reverse("login"))
 
 
+def test_a_page_refreshing_itself_does_not_keep_an_idle_session_alive(
+    client: Client, agent_alex: User, settings: object
+) -> None:
+    idle = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)  # type: ignore[attr-defined]
+    page = reverse("password_change")
+    with time_machine.travel(dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC), tick=False) as clock:
+        client.force_login(agent_alex)
+        assert client.get(page).status_code == 200  # the last thing the agent did
+        # A board polling all night: each refresh is answered, none counts as the user's activity.
+        for _ in range(3):
+            clock.shift(idle / 3 - dt.timedelta(minutes=1))
+            assert client.get(page, headers={"X-Background-Refresh": "1"}).status_code == 200
+        clock.shift(dt.timedelta(minutes=5))
+        response = client.get(page, headers={"X-Background-Refresh": "1"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
 def test_an_unknown_page_gets_the_friendly_404(client: Client) -> None:
     response = client.get("/no-such-page/")
     assert response.status_code == 404

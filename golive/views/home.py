@@ -13,7 +13,7 @@ from itertools import groupby
 
 from django.db.models import Count, Min, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.timesince import timeuntil
@@ -224,8 +224,15 @@ HOME_PAGES: dict[str, Callable[[HttpRequest, Membership], HttpResponse]] = {
 }
 
 
-@role_required(ALL_ROLES)
 def home(request: HttpRequest) -> HttpResponse:
+    # An enrolled unit tablet has no login: its home is the tablet page (named, not imported).
+    if not request.user.is_authenticated and getattr(request, "tablet", None) is not None:
+        return redirect("issues:tablet_home")
+    return member_home(request)
+
+
+@role_required(ALL_ROLES)
+def member_home(request: HttpRequest) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
     return HOME_PAGES[membership.role](request, membership)
 

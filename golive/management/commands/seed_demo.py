@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from golive.models import Application, Contact, EscalationTier, GoLive, Membership, Role, Site, Unit
-from golive.services import ensure_default_directory
+from golive.services import set_up_go_live
 
 DEFAULT_PASSWORD = "golive-demo"
 TIME_ZONE = "America/Chicago"
@@ -378,7 +378,7 @@ class Command(BaseCommand):
             )[0]
             for site, name, kind, end_users, phone in UNITS
         }
-        ensure_default_directory(go_live=go_live)
+        set_up_go_live(go_live=go_live)
         tiers = {tier.level: tier for tier in go_live.tiers.all()}
         applications = {app.name: app for app in Application.objects.filter(go_live=go_live)}
         for spec in CONTACTS:

@@ -1,0 +1,234 @@
+"""Auto-assignment: a new issue goes to the checked-in person on shift with the fewest open issues.
+
+Every issue is offered to routing once. `Issue.routing_pending` is claimed by a conditional UPDATE
+in the transaction that routes it, so the task enqueued after the issue's commit and the sweep that
+catches issues whose task was lost (the broker was down) never route one issue twice, and a worker
+that dies half-way leaves the issue pending for the next sweep.
+
+Routing is serialized per go-live by a PostgreSQL advisory lock held until the routing transaction
+commits: the open-issue counts read under it stay true until the assignment is written, so two
+issues routed at once never both take the last free place under a person's cap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.contrib.auth.models import User
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from golive.models import EscalationTier, GoLive, Membership
+from golive.permissions import SUPPORT
+from issues import services
+from issues.models import (
+    DEFAULT_ASSIGN_ROLES,
+    LATER_TIER_ROLES,
+    AssignmentRule,
+    Issue,
+    IssueEvent,
+    IssueSettings,
+)
+from staffing.whos_on import on_shift
+
+logger = logging.getLogger(__name__)
+
+# The first key of the two-key advisory lock: this lock's own space, so no other use of advisory
+# locks keyed on a go-live id can collide with it.
+ROUTING_LOCK_SPACE = 4_005
+# Issues whose after-commit task has not routed them by then are the sweep's.
+SWEEP_AFTER = dt.timedelta(seconds=20)
+SWEEP_LIMIT = 500
+NOBODY_NOTE = "Auto-assignment: nobody on shift with room"
+
+
+class Outcome(StrEnum):
+    ASSIGNED = "assigned"
+    NOBODY = "nobody"  # nobody fits: the issue waits in the queue
+    OFF = "off"  # the go-live routes by hand
+    SETTLED = "settled"  # closed or claimed before routing reached it
+    NOT_PENDING = "not_pending"  # routed already, or no such issue
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user: User
+    name: str
+    open_count: int
+    last_given: dt.datetime | None
+
+    def rank(self) -> tuple[int, dt.datetime, str, int]:
+        """Fewest open issues first; then whoever got an issue longest ago (never: first)."""
+        given = self.last_given or dt.datetime.min.replace(tzinfo=dt.UTC)
+        return (self.open_count, given, self.name, self.user.pk)
+
+
+def lock_routing(go_live_id: int) -> None:
+    """Wait for, then hold until the transaction ends, the go-live's routing lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROUTING_LOCK_SPACE, go_live_id])
+
+
+def route_issue(*, issue_id: int) -> Outcome:
+    """Offer one issue to auto-assignment, once; what came of it."""
+    with transaction.atomic():
+        claimed = Issue.objects.filter(pk=issue_id, routing_pending=True).update(
+            routing_pending=False
+        )
+        if not claimed:
+            return Outcome.NOT_PENDING
+        return _route(issue_id)
+
+
+def route_pending_issues(*, limit: int = SWEEP_LIMIT) -> int:
+    """The beat sweep: route the issues still pending well after they were filed; how many.
+
+    Each issue is claimed with SKIP LOCKED and routed in a transaction of its own, so the routing
+    lock of a go-live is held for one issue at a time and two sweeps share the work. An issue whose
+    routing fails is logged and stays pending for the next sweep.
+    """
+    due = Issue.objects.filter(routing_pending=True, created_at__lte=timezone.now() - SWEEP_AFTER)
+    failed: set[int] = set()
+    routed = 0
+    while routed + len(failed) < limit:
+        with transaction.atomic():
+            issue_id = (
+                due.exclude(pk__in=failed)
+                .select_for_update(skip_locked=True)
+                .order_by("created_at")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if issue_id is None:
+                return routed
+            try:
+                with transaction.atomic():
+                    Issue.objects.filter(pk=issue_id).update(routing_pending=False)
+                    _route(issue_id)
+            except (OperationalError, InterfaceError):
+                # The database cannot answer: stop here, the next sweep starts again.
+                raise
+            except Exception:
+                logger.exception("Could not route issue %s", issue_id)
+                failed.add(issue_id)
+                continue
+        routed += 1
+    return routed
+
+
+def _route(issue_id: int) -> Outcome:
+    issue = Issue.objects.select_related("go_live", "tier").get(pk=issue_id)
+    if not issue.is_open or issue.assignee_id is not None:
+        return Outcome.SETTLED
+    go_live = issue.go_live
+    routing = IssueSettings.objects.filter(go_live=go_live).first() or IssueSettings(
+        go_live=go_live
+    )
+    if not routing.auto_assign:
+        return Outcome.OFF
+    tier = issue.tier
+    if tier is None:
+        tier = first_line(go_live)
+        if tier is not None:
+            issue = services.set_tier(issue=issue, tier=tier, actor=None)
+    lock_routing(go_live.pk)
+    chosen = choose_assignee(
+        go_live=go_live,
+        roles=roles_for(go_live, tier),
+        application_id=issue.application_id,
+        cap=routing.assignee_cap,
+    )
+    if chosen is None:
+        services.add_comment(
+            issue=issue,
+            actor=None,
+            internal=True,
+            body=f"{NOBODY_NOTE}: the issue waits in the queue for someone to claim it.",
+        )
+        return Outcome.NOBODY
+    services.assign_issue(issue=issue, assignee=chosen.user, actor=None)
+    return Outcome.ASSIGNED
+
+
+def first_line(go_live: GoLive) -> EscalationTier | None:
+    """The go-live's lowest-level tier that is not the leadership line."""
+    return (
+        EscalationTier.objects.filter(go_live=go_live, is_leadership=False)
+        .order_by("level")
+        .first()
+    )
+
+
+def roles_for(go_live: GoLive, tier: EscalationTier | None) -> list[str]:
+    """The support roles that take a tier's new issues: its rule, else the defaults."""
+    if tier is None:
+        return list(DEFAULT_ASSIGN_ROLES[1])
+    rule = AssignmentRule.objects.filter(go_live=go_live, tier=tier).first()
+    if rule is not None:
+        return rule.roles
+    return list(DEFAULT_ASSIGN_ROLES.get(tier.level, LATER_TIER_ROLES))
+
+
+def choose_assignee(
+    *, go_live: GoLive, roles: list[str], application_id: int | None, cap: int
+) -> Candidate | None:
+    """The checked-in person on shift now in one of `roles` (knowing the application, if any)
+    with the fewest open issues under `cap`; None when nobody fits.
+
+    Only people with a login and an active support-side membership of the go-live can be given
+    an issue. The counts are made by PostgreSQL in one query.
+    """
+    if not roles:
+        return None
+    names: dict[int, str] = {}
+    for entry in on_shift(
+        go_live=go_live,
+        roles=roles,
+        applications=[application_id] if application_id is not None else None,
+    ):
+        if entry.checked_in and entry.person.user_id is not None:
+            names[entry.person.user_id] = entry.person.name
+    if not names:
+        return None
+    mine = Issue.objects.filter(go_live=go_live, assignee_id=OuterRef("user_id")).order_by()
+    open_count = (
+        mine.filter(status__in=services.OPEN)
+        .values("assignee_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    last_given = (
+        IssueEvent.objects.filter(
+            kind=IssueEvent.Kind.ASSIGNEE,
+            issue__go_live=go_live,
+            issue__assignee_id=OuterRef("user_id"),
+        )
+        .order_by("-at")
+        .values("at")[:1]
+    )
+    rows = (
+        Membership.objects.filter(
+            go_live=go_live, user_id__in=list(names), is_active=True, role__in=SUPPORT
+        )
+        .select_related("user")
+        .annotate(
+            open_count=Coalesce(Subquery(open_count, output_field=IntegerField()), Value(0)),
+            last_given=Subquery(last_given),
+        )
+        .filter(open_count__lt=cap)
+    )
+    candidates = [
+        Candidate(
+            user=row.user,
+            name=names[row.user_id],
+            open_count=row.open_count,
+            last_given=row.last_given,
+        )
+        for row in rows
+    ]
+    return min(candidates, key=Candidate.rank, default=None)

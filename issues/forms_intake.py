@@ -1,0 +1,314 @@
+"""Forms of the floor: the intake form, "this is my problem too", reopening, enrolling a tablet."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
+
+from golive.models import Application, Unit, phone_validator
+from issues.access import Floor
+from issues.intake import CheckedPhoto, PhotoRefused, check_photo, find_phi
+from issues.models import Category, Impact, UnitTablet, Urgency
+
+
+def _buttons() -> forms.RadioSelect:
+    """Radio inputs the page styles as large buttons (Bootstrap's btn-check)."""
+    return forms.RadioSelect(attrs={"class": "btn-check"})
+
+
+def _text(**attrs: str) -> forms.TextInput:
+    return forms.TextInput(attrs={"class": "form-control form-control-lg", **attrs})
+
+
+def _question(label: str, choices: list[tuple[str, str]], *, about: str) -> forms.ChoiceField:
+    """A question answered in plain words, one large button per answer."""
+    return forms.ChoiceField(
+        label=label,
+        choices=choices,
+        widget=_buttons(),
+        error_messages={
+            "required": f"Tap {about}.",
+            "invalid_choice": f"Tap one of the answers shown for {about}.",
+        },
+    )
+
+
+def _check() -> forms.CheckboxInput:
+    return forms.CheckboxInput(attrs={"class": "form-check-input"})
+
+
+def _unit_label(unit: Unit) -> str:
+    return f"{unit.name} · {unit.site.name}"
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Unit) -> str:  # type: ignore[override]
+        return _unit_label(obj)
+
+
+def _reporter_fields(form: forms.Form, *, tablet: bool) -> None:
+    """Name and callback number: required on a tablet (nobody is signed in), else the user's."""
+    if tablet:
+        form.fields["reporter_name"] = forms.CharField(
+            label="Your name",
+            max_length=120,
+            error_messages={
+                "required": "Give your name so the help desk knows whom to call back.",
+                "max_length": "Keep your name to 120 characters.",
+            },
+            widget=_text(autocomplete="name"),
+        )
+    form.fields["reporter_callback"] = forms.CharField(
+        label="Callback number" if tablet else "Callback number (optional)",
+        max_length=32,
+        required=tablet,
+        validators=[phone_validator],
+        error_messages={
+            "required": "Give a number where the help desk can reach you (an extension is fine).",
+            "max_length": "A callback number has at most 32 characters.",
+        },
+        widget=_text(inputmode="tel", autocomplete="tel"),
+    )
+
+
+class IntakeForm(forms.Form):
+    """One screen: where, what kind, how bad, what happened, and who to call back.
+
+    The unit is the tablet's, or chosen among the member's units. Unknown ids, too-long text, a
+    missing field or a photo that is not a picture each get a message that says what to do.
+    """
+
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.none(),
+        empty_label=None,
+        widget=_buttons(),
+        error_messages={
+            "required": "Tap the kind of problem.",
+            "invalid_choice": "Tap one of the kinds of problem shown.",
+        },
+    )
+    impact = _question("Who is affected?", Impact.choices, about="who is affected")
+    urgency = _question("How bad is it?", Urgency.choices, about="how bad it is")
+    title = forms.CharField(
+        label="What is wrong, in a few words",
+        max_length=120,
+        error_messages={
+            "required": "Say in a few words what is wrong.",
+            "max_length": "Keep the title to 120 characters (it has %(show_value)d); "
+            "put the rest in the details.",
+        },
+        widget=_text(autocomplete="off", placeholder="Labels print blank"),
+    )
+    description = forms.CharField(
+        label="Details (optional)",
+        max_length=4000,
+        required=False,
+        error_messages={
+            "max_length": "Keep the details to 4,000 characters (they have %(show_value)d)."
+        },
+        widget=forms.Textarea(attrs={"class": "form-control", "rows": 2}),
+    )
+    location_detail = forms.CharField(
+        label="Room, workstation or device (optional)",
+        max_length=120,
+        required=False,
+        error_messages={"max_length": "Keep the room or device to 120 characters."},
+        widget=_text(placeholder="Room 12, WOW-4W-03"),
+    )
+    application = forms.ModelChoiceField(
+        label="Application (optional)",
+        queryset=Application.objects.none(),
+        required=False,
+        empty_label="Not sure",
+        widget=forms.Select(attrs={"class": "form-select form-select-lg"}),
+        error_messages={"invalid_choice": "Choose an application from the list, or “Not sure”."},
+    )
+    patient_safety = forms.BooleanField(
+        label="Patient safety is at risk",
+        required=False,
+        help_text="Makes it P1 and alerts the leadership at once.",
+        widget=_check(),
+    )
+    workaround_in_use = forms.BooleanField(
+        label="We are using a workaround", required=False, widget=_check()
+    )
+    photo = forms.FileField(
+        label="Photo of the screen (optional)",
+        required=False,
+        widget=forms.FileInput(
+            attrs={"class": "form-control", "accept": "image/*", "capture": "environment"}
+        ),
+    )
+    client_key = forms.CharField(widget=forms.HiddenInput, required=False)
+    phi_confirmed = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+    def __init__(
+        self,
+        data: QueryDict | None = None,
+        files: MultiValueDict | None = None,
+        *,
+        floor: Floor,
+        units: QuerySet[Unit] | None,
+    ) -> None:
+        """`units`: the member's units to choose from; None on a tablet (its unit is fixed)."""
+        self.key_missing = False
+        self.no_unit = False
+        if data is not None:
+            data = data.copy()
+            if not _is_uuid(data.get("client_key", "")):
+                # A form without its key cannot be sent twice safely: give it one and ask again.
+                self.key_missing = True
+                data["client_key"] = str(uuid.uuid4())
+        super().__init__(data, files, initial={"client_key": str(uuid.uuid4())})
+        self.phi_kinds: list[str] = []
+        self.fields["category"].queryset = Category.objects.filter(  # type: ignore[attr-defined]
+            go_live=floor.go_live, is_active=True
+        )
+        self.fields["application"].queryset = Application.objects.filter(  # type: ignore[attr-defined]
+            go_live=floor.go_live
+        )
+        if units is not None:
+            self.fields["unit"] = UnitChoiceField(
+                label="Unit",
+                queryset=units,
+                empty_label=None,
+                widget=forms.Select(attrs={"class": "form-select form-select-lg"}),
+                error_messages={
+                    "required": "Choose the unit where the problem is.",
+                    "invalid_choice": "Choose one of your units from the list.",
+                },
+            )
+            self.order_fields(["unit"])
+            only = list(units[:2])
+            self.no_unit = not only
+            if len(only) == 1:
+                self.fields["unit"].initial = only[0].pk
+        _reporter_fields(self, tablet=floor.tablet is not None)
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            widget = self.fields[name].widget if name in self.fields else None
+            if widget is not None and not isinstance(widget, forms.RadioSelect):
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+    def clean_photo(self) -> CheckedPhoto | None:
+        upload = self.cleaned_data.get("photo")
+        if not upload:
+            return None
+        try:
+            return check_photo(upload)
+        except PhotoRefused as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.key_missing:
+            self.add_error(
+                None, "This form was incomplete, so nothing was sent. Check it and tap Send again."
+            )
+        text = f"{cleaned.get('title', '')}\n{cleaned.get('description', '')}"
+        if not cleaned.get("phi_confirmed"):
+            self.phi_kinds = find_phi(text)
+        return cleaned
+
+    @property
+    def needs_phi_confirmation(self) -> bool:
+        """The text looks like it names a patient and the reporter has not confirmed it does not."""
+        return bool(self.phi_kinds)
+
+    @property
+    def phi_confirmed_on_return(self) -> bool:
+        """Whether the hidden field goes back confirmed: the warning was shown once, or the
+        reporter confirmed already (a later error must not ask again)."""
+        if not self.is_bound:
+            return False
+        cleaned = getattr(self, "cleaned_data", {})
+        return self.needs_phi_confirmation or bool(cleaned.get("phi_confirmed"))
+
+    @property
+    def photo_was_sent(self) -> bool:
+        return bool(self.files.get("photo"))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class JoinForm(forms.Form):
+    """ "This is my problem too": which issue (or known issue), and from a tablet who is asking."""
+
+    issue = forms.IntegerField(required=False, min_value=1)
+    known_issue = forms.IntegerField(required=False, min_value=1)
+    unit = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, data: QueryDict, *, floor: Floor) -> None:
+        super().__init__(data)
+        _reporter_fields(self, tablet=floor.tablet is not None)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("issue") and not cleaned.get("known_issue"):
+            raise forms.ValidationError("Choose the issue you have too.")
+        return cleaned
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label="What is still wrong?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"class": "form-control", "rows": 3}),
+        error_messages={
+            "required": "Say what is still wrong, so the help desk knows where to start.",
+            "max_length": "Keep it to 2,000 characters.",
+        },
+    )
+
+
+class TabletForm(forms.ModelForm):
+    """A new unit tablet: which unit (among those the manager manages) and where it lives."""
+
+    class Meta:
+        model = UnitTablet
+        fields = ["unit", "label"]
+        labels = {"label": "Where it lives"}
+        error_messages = {
+            "unit": {
+                "required": "Choose the unit the tablet belongs to.",
+                "invalid_choice": "Choose one of the units you manage.",
+            },
+            "label": {
+                "required": "Say where the tablet lives, e.g. “Nurses' station”.",
+                "max_length": "Keep the label to 60 characters.",
+            },
+        }
+
+    def __init__(self, data: QueryDict | None = None, *, units: QuerySet[Unit]) -> None:
+        super().__init__(data)
+        field = self.fields["unit"]
+        field.queryset = units  # type: ignore[attr-defined]
+        field.label_from_instance = _unit_label  # type: ignore[attr-defined]
+        field.empty_label = None  # type: ignore[attr-defined]
+
+
+class EnrollCodeForm(forms.Form):
+    """The enrollment code typed by hand when the camera cannot read the QR code."""
+
+    code = forms.CharField(
+        label="Enrollment code",
+        max_length=20,
+        error_messages={
+            "required": "Type the code shown on your manager's screen.",
+            "max_length": "The code has 12 letters and digits.",
+        },
+        widget=_text(autocomplete="off", autocapitalize="characters", spellcheck="false"),
+    )
