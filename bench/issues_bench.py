@@ -315,7 +315,7 @@ def write_report(
         "",
         f"Issue submission runs at **{submit / bare:.0%} of the bare INSERT view's requests per "
         "second** (budget: at least 70%). Each submission numbers the issue, derives its priority, "
-        "writes it and its first timeline event, and hands the routing task to Redis after commit.",
+        "writes it and its first timeline event; routing is left to the beat sweep.",
         "",
         f"Intake page on a tablet's first load: {html_bytes / 1024:.1f} KB of HTML; "
         f"**{weight / 1024:.1f} KB transferred** with every asset it links, compressed as "

@@ -217,10 +217,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Auto-assignment of new issues: within seconds of their filing.
     "route-pending-issues": {
         "task": "issues.tasks.route_pending_issues",
-        "schedule": 30.0,
-        "options": {"expires": 25},
+        "schedule": 5.0,
+        "options": {"expires": 5},
     },
 }
 

@@ -172,11 +172,14 @@ class TabletMiddleware:
         request.tablet_revoked = False  # type: ignore[attr-defined]
         secret = request.COOKIES.get(TABLET_COOKIE)
         if secret and not getattr(request, "membership", None):
-            tablet = (
-                UnitTablet.objects.select_related("go_live", "unit__site")
-                .filter(secret_hash=hash_secret(secret))
-                .first()
-            )
+            try:
+                # get(), not first(): a unique lookup needs no ORDER BY ... LIMIT (every tablet
+                # request pays for this one).
+                tablet = UnitTablet.objects.select_related("go_live", "unit__site").get(
+                    secret_hash=hash_secret(secret)
+                )
+            except UnitTablet.DoesNotExist:
+                tablet = None
             if tablet is None or tablet.is_revoked or not tablet.unit.is_active:
                 request.tablet_revoked = True  # type: ignore[attr-defined]
             else:

@@ -1,9 +1,10 @@
 """Auto-assignment: a new issue goes to the checked-in person on shift with the fewest open issues.
 
-Every issue is offered to routing once. `Issue.routing_pending` is claimed by a conditional UPDATE
-in the transaction that routes it, so the task enqueued after the issue's commit and the sweep that
-catches issues whose task was lost (the broker was down) never route one issue twice, and a worker
-that dies half-way leaves the issue pending for the next sweep.
+Every issue is offered to routing once, by a beat sweep every few seconds (not a task per issue:
+filing an issue then costs no trip to the broker, and a broker outage delays nothing once it is
+back). `Issue.routing_pending` is claimed by a conditional UPDATE in the transaction that routes
+it, so overlapping sweeps never route one issue twice, and a worker that dies half-way leaves the
+issue pending for the next sweep.
 
 Routing is serialized per go-live by a PostgreSQL advisory lock held until the routing transaction
 commits: the open-issue counts read under it stay true until the assignment is written, so two
@@ -21,7 +22,6 @@ from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from golive.models import EscalationTier, GoLive, Membership
 from golive.permissions import SUPPORT
@@ -41,8 +41,6 @@ logger = logging.getLogger(__name__)
 # The first key of the two-key advisory lock: this lock's own space, so no other use of advisory
 # locks keyed on a go-live id can collide with it.
 ROUTING_LOCK_SPACE = 4_005
-# Issues whose after-commit task has not routed them by then are the sweep's.
-SWEEP_AFTER = dt.timedelta(seconds=20)
 SWEEP_LIMIT = 500
 NOBODY_NOTE = "Auto-assignment: nobody on shift with room"
 
@@ -86,13 +84,13 @@ def route_issue(*, issue_id: int) -> Outcome:
 
 
 def route_pending_issues(*, limit: int = SWEEP_LIMIT) -> int:
-    """The beat sweep: route the issues still pending well after they were filed; how many.
+    """The beat sweep: route the issues still pending; how many were offered.
 
     Each issue is claimed with SKIP LOCKED and routed in a transaction of its own, so the routing
     lock of a go-live is held for one issue at a time and two sweeps share the work. An issue whose
     routing fails is logged and stays pending for the next sweep.
     """
-    due = Issue.objects.filter(routing_pending=True, created_at__lte=timezone.now() - SWEEP_AFTER)
+    due = Issue.objects.filter(routing_pending=True)
     failed: set[int] = set()
     routed = 0
     while routed + len(failed) < limit:
@@ -107,9 +105,7 @@ def route_pending_issues(*, limit: int = SWEEP_LIMIT) -> int:
             if issue_id is None:
                 return routed
             try:
-                with transaction.atomic():
-                    Issue.objects.filter(pk=issue_id).update(routing_pending=False)
-                    _route(issue_id)
+                route_issue(issue_id=issue_id)
             except (OperationalError, InterfaceError):
                 # The database cannot answer: stop here, the next sweep starts again.
                 raise

@@ -16,7 +16,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from golive import outbox
-from golive.lib.queue import send_now
 from golive.lib.users import signed_in
 from golive.models import (
     Application,
@@ -41,6 +40,7 @@ from issues.models import (
     IssueEvent,
     IssueReporter,
     IssueSettings,
+    KnownIssue,
     Priority,
     PriorityRule,
     UnitTablet,
@@ -100,8 +100,12 @@ def derive_priority(*, go_live: GoLive, impact: str, urgency: str, patient_safet
     """The go-live's matrix decides; a patient-safety flag is always P1."""
     if patient_safety:
         return Priority.P1
-    rule = PriorityRule.objects.filter(go_live=go_live, impact=impact, urgency=urgency).first()
-    return rule.priority if rule is not None else DEFAULT_MATRIX[impact, urgency]
+    try:
+        return PriorityRule.objects.values_list("priority", flat=True).get(
+            go_live=go_live, impact=impact, urgency=urgency
+        )
+    except PriorityRule.DoesNotExist:
+        return DEFAULT_MATRIX[impact, urgency]
 
 
 def due_at_for(*, priority: str, category: Category, since: dt.datetime) -> dt.datetime | None:
@@ -204,12 +208,6 @@ def create_issue(
             _event(issue, IssueEvent.Kind.CREATED, reporter_user, new=issue.get_status_display())
             if patient_safety:
                 _alert_patient_safety(issue)
-            # Imported here: the routing task's module imports this one. Registered inside the
-            # savepoint, so a losing retry (IntegrityError below) enqueues nothing.
-            from issues.tasks import route_new_issue
-
-            # Offered to auto-assignment once committed; the routing sweep covers a broker outage.
-            transaction.on_commit(lambda: send_now(route_new_issue, issue_id=issue.pk))
     except IntegrityError as exc:
         # A retry of the same form (a double tap, a resend after a timeout): the first one stands.
         # Left to the unique index rather than looked up first, which saves the common case a query.
@@ -304,6 +302,12 @@ def change_status(
     """
     issue = _locked(issue, expected_version)
     _move(issue, to, actor, resolution=resolution.strip(), note=note.strip())
+    if to == S.RESOLVED:
+        # The report a known issue is anchored on is fixed: so is the known issue on the board.
+        now = timezone.now()
+        KnownIssue.objects.filter(issue=issue).exclude(status=KnownIssue.Status.FIXED).update(
+            status=KnownIssue.Status.FIXED, fixed_at=now, updated_at=now, version=F("version") + 1
+        )
     if to in {S.RESOLVED, S.CLOSED}:
         for child in issue.children.select_for_update(of=("self",)).select_related(
             "go_live", "category", "reporter_user"

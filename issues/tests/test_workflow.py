@@ -8,7 +8,14 @@ from django.contrib.auth.models import User
 
 from golive.models import EscalationTier, GoLive, Notification, Unit
 from golive.services import create_go_live
-from issues.models import Category, Issue, IssueEvent, IssueReporter, IssueSettings
+from issues.models import (
+    Category,
+    Issue,
+    IssueEvent,
+    IssueReporter,
+    IssueSettings,
+    KnownIssue,
+)
 from issues.services import (
     IssueRefused,
     add_comment,
@@ -80,6 +87,19 @@ def test_resolving_a_parent_resolves_its_children_and_tells_every_reporter(
     assert inbox(nurse_nina) == [f"{parent.code} resolved: Labels print blank"]
     assert inbox(lead_lena) == [f"{child.code} resolved: Wristband labels blank"]
     assert list(child.events.values_list("kind", flat=True)) == ["created", "link", "status"]
+
+
+def test_resolving_the_report_of_a_known_issue_marks_it_fixed_on_the_board(
+    log_issue: LogIssue, agent_alex: User, mercy: GoLive
+) -> None:
+    anchor = log_issue()
+    known = KnownIssue.objects.create(
+        go_live=mercy, issue=anchor, title="Blank labels", problem="Zebra printers print blank"
+    )
+    change_status(issue=anchor, to="resolved", resolution="Driver rolled back", actor=agent_alex)
+    known.refresh_from_db()
+    assert (known.status, known.version) == ("fixed", 2)
+    assert known.fixed_at is not None
 
 
 def test_closing_a_parent_closes_its_resolved_children(
