@@ -42,8 +42,5 @@ def nav_for(membership: Membership | None) -> list[NavItem]:
     items.append(NavItem("Who to call", reverse("golive:directory", args=[go_live_id])))
     if role in PLANNERS:
         items.append(NavItem("Sites & units", reverse("golive:detail", args=[go_live_id])))
-        items.append(NavItem("Unit tablets", reverse("issues:tablets")))
-    if role == Role.COMMAND_CENTER_LEAD:
-        items.append(NavItem("Issue settings", reverse("issues:setup")))
     items.append(NavItem("Notifications", reverse("golive:notifications")))
     return items

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 from django.forms.utils import pretty_name
 
+from golive.lib.users import display_name
 from golive.models import Application, EscalationTier, Site, Unit
 from issues.models import Category, Issue, Priority
 
@@ -28,12 +29,8 @@ def code_number(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def person_name(user: AbstractBaseUser) -> str:
-    return user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
-
-
 def person_choices(people: Sequence[AbstractBaseUser]) -> list[tuple[str, str]]:
-    return [(str(person.pk), person_name(person)) for person in people]
+    return [(str(person.pk), display_name(person)) for person in people]
 
 
 class QueueFilterForm(forms.Form):

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from golive import outbox
-from golive.lib.users import signed_in
+from golive.lib.users import display_name, signed_in
 from golive.models import (
     Application,
     Contact,
@@ -428,9 +428,15 @@ def assign_issue(
         raise IssueRefused(f"{assignee} does not work on this go-live's issues.")
     if issue.assignee_id == (assignee.pk if assignee is not None else None):
         return issue
-    old = str(issue.assignee) if issue.assignee_id else ""
+    old = display_name(issue.assignee) if issue.assignee is not None else ""
     issue.assignee = assignee
-    _record(issue, IssueEvent.Kind.ASSIGNEE, actor, old=old, new=str(assignee or ""))
+    _record(
+        issue,
+        IssueEvent.Kind.ASSIGNEE,
+        actor,
+        old=old,
+        new=display_name(assignee) if assignee else "",
+    )
     if assignee is not None and assignee != signed_in(actor):
         outbox.notify(
             dedupe_key=f"issue:{issue.pk}:v{issue.version}:assigned",
@@ -453,12 +459,11 @@ def claim_issue(*, issue: Issue, agent: AbstractBaseUser) -> Issue:
         issue = Issue.objects.select_related("assignee", "go_live").get(pk=issue.pk)
         if not won:
             if issue.assignee is not None:
-                holder = issue.assignee.get_full_name() or issue.assignee.get_username()
-                raise IssueRefused(f"{holder} has {issue.code} already.")
+                raise IssueRefused(f"{display_name(issue.assignee)} has {issue.code} already.")
             raise IssueRefused(
                 f"{issue.code} is {issue.get_status_display().lower()}: nothing to claim."
             )
-        _event(issue, IssueEvent.Kind.ASSIGNEE, agent, new=str(agent))
+        _event(issue, IssueEvent.Kind.ASSIGNEE, agent, new=display_name(agent))
         # Taking a new issue is its first response: the reporter hears that someone has it.
         if issue.status == S.NEW:
             issue = _locked(issue, None)

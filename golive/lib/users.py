@@ -11,3 +11,8 @@ if TYPE_CHECKING:
 def signed_in(user: AbstractBaseUser | AnonymousUser | None) -> AbstractBaseUser | None:
     """`user` when it is a real account; None for nobody (a worker, a sweep) or a visitor."""
     return user if user is not None and user.is_authenticated else None
+
+
+def display_name(user: AbstractBaseUser) -> str:
+    """How people see a user: their full name, else their username."""
+    return user.get_full_name() or user.get_username()  # type: ignore[attr-defined]

@@ -69,14 +69,17 @@ def go_live_tabs(membership: Membership, active: str) -> list[Tab]:
     """The go-live's own pages that the member's role opens, for the tabs above each of them."""
     pk = membership.go_live_id
     pages = [
-        ("Sites & units", "golive:detail", MANAGERS),
-        ("Applications", "golive:applications", MANAGERS),
-        ("Who to call", "golive:directory", ALL_ROLES),
-        ("Members", "golive:members", LEADS),
+        ("Sites & units", "golive:detail", [pk], MANAGERS),
+        ("Applications", "golive:applications", [pk], MANAGERS),
+        ("Who to call", "golive:directory", [pk], ALL_ROLES),
+        ("Members", "golive:members", [pk], LEADS),
+        # The issue log's set-up pages act on the current go-live (named, not imported).
+        ("Unit tablets", "issues:tablets", [], MANAGERS),
+        ("Issue settings", "issues:setup", [], LEADS),
     ]
     return [
-        Tab(label, reverse(name, args=[pk]), name == active)
-        for label, name, roles in pages
+        Tab(label, reverse(name, args=args), name == active)
+        for label, name, args, roles in pages
         if membership.role in roles
     ]
 

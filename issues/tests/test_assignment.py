@@ -158,7 +158,7 @@ def test_the_next_issue_goes_to_whoever_has_fewest_open_issues_resolved_ones_not
     issue.refresh_from_db()
     assert issue.assignee == bob
     [event] = issue.events.filter(kind=IssueEvent.Kind.ASSIGNEE)
-    assert (event.actor, event.new) == (None, str(bob))
+    assert (event.actor, event.new) == (None, "Bob Burr")
 
 
 def test_ties_go_to_whoever_never_got_an_issue_then_by_name(

@@ -20,6 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from golive.lib.users import display_name
 from golive.models import EscalationTier, Membership
 from golive.permissions import DESK, role_required
 from issues.access import get_issue_for_user
@@ -34,7 +35,6 @@ from issues.forms_desk import (
     StatusForm,
     TierForm,
     UnlinkForm,
-    person_name,
 )
 from issues.models import Issue, IssueEvent, KnownIssue
 from issues.queue import due_label, duration_label, support_people
@@ -122,7 +122,7 @@ def timeline(issue: Issue) -> list[Entry]:
     entries = []
     for event in issue.events.select_related("actor"):
         if event.actor is not None:
-            who = person_name(event.actor)
+            who = display_name(event.actor)
         elif event.kind == IssueEvent.Kind.CREATED:
             who = reporter
         elif event.kind == IssueEvent.Kind.REPORTER:
@@ -141,7 +141,7 @@ def timeline(issue: Issue) -> list[Entry]:
 
 def _reporter_label(issue: Issue) -> str:
     if issue.reporter_user is not None:
-        return person_name(issue.reporter_user)
+        return display_name(issue.reporter_user)
     return issue.reporter_name or "The reporter"
 
 
@@ -294,7 +294,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if assignee is None:
             return f"{issue.code} is back in the queue, unassigned."
-        return f"{issue.code} is assigned to {person_name(assignee)}."
+        return f"{issue.code} is assigned to {display_name(assignee)}."
 
     return _change(request, pk, make, apply)
 

@@ -171,11 +171,15 @@
     }
   });
 
+  // The bulk bar takes room above the rows: it shows only while some rows are ticked.
   function updateCount() {
     const count = ticked().length;
     document.querySelectorAll("[data-bulk-count]").forEach((element) => {
       element.textContent = String(count);
     });
+    if (bulk) {
+      bulk.hidden = count === 0;
+    }
     const all = document.querySelector("[data-select-all]");
     if (all) {
       const boxes = document.querySelectorAll("[data-row-select]");

@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from golive.management.commands.seed_demo import GO_LIVE_NAME, ORGANIZATION
 from golive.models import Application, GoLive, Notification, Unit
-from issues.models import Category, Impact, Issue, IssueEvent, Urgency
+from issues.known import publish_known_issue
+from issues.models import Category, Impact, Issue, IssueEvent, KnownIssue, Urgency
 from issues.services import (
     add_comment,
     add_reporter,
@@ -122,19 +123,6 @@ ISSUES: list[DemoIssue] = [
         "Using the keyboard to enter the barcode meanwhile.",
         "Pharmacy / eMAR",
         "WOW-5E-07",
-        outcome="claimed",
-    ),
-    DemoIssue(
-        25,
-        "4 West Med/Surg",
-        "Medication / pharmacy / eMAR",
-        "eMAR accepted a wristband scan for the wrong patient",
-        UNIT,
-        B,
-        "Scan of room 12's wristband opened room 14's MAR. No dose given.",
-        "Pharmacy / eMAR",
-        "Room 12",
-        patient_safety=True,
         outcome="claimed",
     ),
     DemoIssue(
@@ -363,6 +351,19 @@ ISSUES: list[DemoIssue] = [
         callback="x3301",
     ),
     DemoIssue(
+        1.2,
+        "4 West Med/Surg",
+        "Medication / pharmacy / eMAR",
+        "eMAR accepted a wristband scan for the wrong patient",
+        UNIT,
+        B,
+        "Scan of room 12's wristband opened room 14's MAR. No dose given.",
+        "Pharmacy / eMAR",
+        "Room 12",
+        patient_safety=True,
+        outcome="claimed",
+    ),
+    DemoIssue(
         1,
         "ICU",
         "Medication / pharmacy / eMAR",
@@ -425,6 +426,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             ensure_issue_setup(go_live=go_live)
             issues = self.seed_issues(go_live)
+            self.seed_known_issue(go_live, issues)
             # The demo's history stands for the past day and a half: nothing in it is waiting to be
             # sent or routed now.
             Notification.objects.filter(
@@ -464,6 +466,25 @@ class Command(BaseCommand):
             self.move_back(issue, now - dt.timedelta(hours=spec.hours_ago), now)
             issues.append(issue)
         return issues
+
+    def seed_known_issue(self, go_live: GoLive, issues: list[Issue]) -> None:
+        """The blank specimen labels, published with its workaround from its first report."""
+        units = Unit.objects.filter(
+            site__go_live=go_live, name__in=["4 West Med/Surg", "ICU", "Emergency Department"]
+        )
+        publish_known_issue(
+            go_live=go_live,
+            anchor=issues[0],
+            title="Zebra label printers print blank specimen labels",
+            problem="Since the 06:00 driver push, specimen labels come out blank on some Zebra "
+            "printers; the printer's own test page is fine.",
+            workaround="Print specimen labels from the unit's second printer, or ask the lab "
+            "to print them (x5120). Do not hand-write labels.",
+            status=KnownIssue.Status.WORKAROUND,
+            units=units,
+            others=[],
+            actor=User.objects.filter(username="lead").first(),
+        )
 
     def work(
         self, issue: Issue, spec: DemoIssue, earlier: list[Issue], users: dict[str, User]
