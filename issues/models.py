@@ -223,7 +223,7 @@ class UnitTablet(models.Model):
 
 
 class IssueCounter(models.Model):
-    """The last issue number of a go-live; written only by issues.services._next_number."""
+    """The last issue number of a go-live; written only by issues.services._number_and_rule."""
 
     go_live = models.OneToOneField(GoLive, on_delete=models.CASCADE, related_name="issue_counter")
     last_number = models.PositiveIntegerField()

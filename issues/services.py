@@ -35,6 +35,7 @@ from issues.models import (
     RESOLUTION_TARGETS,
     AssignmentRule,
     Category,
+    Impact,
     Issue,
     IssueCounter,
     IssueEvent,
@@ -44,6 +45,7 @@ from issues.models import (
     Priority,
     PriorityRule,
     UnitTablet,
+    Urgency,
 )
 
 if TYPE_CHECKING:
@@ -96,16 +98,12 @@ def ensure_issue_setup(*, go_live: GoLive) -> None:
         )
 
 
-def derive_priority(*, go_live: GoLive, impact: str, urgency: str, patient_safety: bool) -> str:
-    """The go-live's matrix decides; a patient-safety flag is always P1."""
+def derive_priority(*, rule: str | None, impact: str, urgency: str, patient_safety: bool) -> str:
+    """The go-live's matrix cell (`rule`, None when the go-live has none) decides, else the
+    usual matrix; a patient-safety flag is always P1."""
     if patient_safety:
         return Priority.P1
-    try:
-        return PriorityRule.objects.values_list("priority", flat=True).get(
-            go_live=go_live, impact=impact, urgency=urgency
-        )
-    except PriorityRule.DoesNotExist:
-        return DEFAULT_MATRIX[impact, urgency]
+    return rule or DEFAULT_MATRIX[impact, urgency]
 
 
 def due_at_for(*, priority: str, category: Category, since: dt.datetime) -> dt.datetime | None:
@@ -115,19 +113,23 @@ def due_at_for(*, priority: str, category: Category, since: dt.datetime) -> dt.d
     return since + RESOLUTION_TARGETS[priority]
 
 
-def _next_number(go_live: GoLive) -> int:
-    """The go-live's next issue number, in one statement whose row lock lasts until commit, so
-    two issues logged at once never get the same number."""
-    # The table name is the model's own, not input; the values are parameters.
-    table = IssueCounter._meta.db_table
+def _number_and_rule(go_live: GoLive, impact: str, urgency: str) -> tuple[int, str | None]:
+    """The go-live's next issue number and its matrix cell for (impact, urgency), in one
+    statement whose row lock lasts until commit, so two issues logged at once never get the same
+    number (and the intake pays one round trip for both)."""
+    # The table names are the models' own, not input; the values are parameters.
+    counter, rules = IssueCounter._meta.db_table, PriorityRule._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (go_live_id, last_number) VALUES (%s, %s) "
+            f"INSERT INTO {counter} (go_live_id, last_number) VALUES (%s, %s) "
             "ON CONFLICT (go_live_id) DO UPDATE "
-            f"SET last_number = {table}.last_number + 1 RETURNING last_number",
-            [go_live.pk, FIRST_NUMBER],
+            f"SET last_number = {counter}.last_number + 1 "
+            f"RETURNING last_number, (SELECT priority FROM {rules} "
+            "WHERE go_live_id = %s AND impact = %s AND urgency = %s)",
+            [go_live.pk, FIRST_NUMBER, go_live.pk, impact, urgency],
         )
-        return cursor.fetchone()[0]
+        number, rule = cursor.fetchone()
+        return number, rule
 
 
 def _event(
@@ -175,15 +177,18 @@ def create_issue(
         raise IssueRefused("Choose a unit and a category of this go-live.")
     if application is not None and application.go_live_id != go_live.pk:
         raise IssueRefused("Choose an application of this go-live.")
-    priority = derive_priority(
-        go_live=go_live, impact=impact, urgency=urgency, patient_safety=patient_safety
-    )
+    if impact not in Impact.values or urgency not in Urgency.values:
+        raise IssueRefused("Say who is affected and how bad it is.")
     now = timezone.now()
     try:
         with transaction.atomic():
+            number, rule = _number_and_rule(go_live, impact, urgency)
+            priority = derive_priority(
+                rule=rule, impact=impact, urgency=urgency, patient_safety=patient_safety
+            )
             issue = Issue.objects.create(
                 go_live=go_live,
-                number=_next_number(go_live),
+                number=number,
                 site=unit.site,
                 unit=unit,
                 category=category,

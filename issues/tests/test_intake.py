@@ -494,18 +494,19 @@ def test_the_tablet_form_costs_a_handful_of_queries_to_open_and_to_send(
     device.get(reverse("issues:new"))
     with django_assert_max_num_queries(3):
         assert device.get(reverse("issues:new")).status_code == 200
-    # The tablet, the category, the application, then the service: matrix, number, row, event;
-    # plus the service's BEGIN and COMMIT. (A resent form is caught by the unique client key.)
-    with django_assert_max_num_queries(9) as sent:
+    # The tablet, the category, the application, then the service: number and matrix cell in
+    # one statement, row, event; plus the service's BEGIN and COMMIT. (A resent form is caught
+    # by the unique client key.) The design's budget is six.
+    with django_assert_max_num_queries(8) as sent:
         assert (
             device.post(reverse("issues:new"), form(application=orders_app.pk)).status_code == 302
         )
-    assert len(statements(sent)) == 7
+    assert len(statements(sent)) == 6
     # A photo adds its row, and the transaction that keeps it with the issue.
-    with django_assert_max_num_queries(12) as with_photo:
+    with django_assert_max_num_queries(11) as with_photo:
         response = device.post(reverse("issues:new"), form(photo=upload(picture())))
         assert response.status_code == 302
-    assert len(statements(with_photo)) == 7
+    assert len(statements(with_photo)) == 6
 
 
 # --- The confirmation -----------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from issues.services import (
     change_status,
     claim_issue,
     create_issue,
-    derive_priority,
     ensure_issue_setup,
 )
 
@@ -63,31 +62,29 @@ def test_setup_is_repeatable_and_seeds_fourteen_categories_and_nine_matrix_cells
     ],
 )
 def test_the_matrix_derives_the_priority(
-    setup: None, mercy: GoLive, impact: str, urgency: str, priority: str
+    four_west: Unit, printing: Category, impact: str, urgency: str, priority: str
 ) -> None:
-    assert derive_priority(go_live=mercy, impact=impact, urgency=urgency, patient_safety=False) == (
-        priority
-    )
+    assert log(four_west, printing, impact=impact, urgency=urgency).priority == priority
 
 
 def test_an_edited_matrix_is_used_and_patient_safety_is_always_p1(
-    setup: None, mercy: GoLive
+    four_west: Unit, printing: Category, mercy: GoLive
 ) -> None:
     PriorityRule.objects.filter(
         go_live=mercy, impact=Impact.ONE_USER, urgency=Urgency.QUESTION
     ).update(priority="P3")
-    assert (
-        derive_priority(
-            go_live=mercy, impact=Impact.ONE_USER, urgency=Urgency.QUESTION, patient_safety=False
-        )
-        == "P3"
-    )
-    assert (
-        derive_priority(
-            go_live=mercy, impact=Impact.ONE_USER, urgency=Urgency.QUESTION, patient_safety=True
-        )
-        == "P1"
-    )
+    question = {"impact": Impact.ONE_USER, "urgency": Urgency.QUESTION}
+    assert log(four_west, printing, **question).priority == "P3"
+    assert log(four_west, printing, **question, patient_safety=True).priority == "P1"
+    # A go-live without a matrix of its own uses the usual one.
+    PriorityRule.objects.filter(go_live=mercy).delete()
+    assert log(four_west, printing, **question).priority == "P4"
+
+
+def test_an_unknown_impact_or_urgency_is_refused(four_west: Unit, printing: Category) -> None:
+    with pytest.raises(IssueRefused, match="who is affected and how bad"):
+        log(four_west, printing, impact="everyone")
+    assert not Issue.objects.exists()
 
 
 def test_issues_are_numbered_in_order_per_go_live_and_logged(

@@ -18,7 +18,7 @@ from issues.models import (
     PriorityRule,
     Urgency,
 )
-from issues.services import derive_priority
+from issues.tests.conftest import LogIssue
 from staffing.models import SupportRole
 
 SETUP = reverse("issues:setup")
@@ -245,7 +245,7 @@ def test_an_unknown_role_is_refused_and_nothing_is_saved(
 
 
 def test_the_whole_matrix_is_saved_at_once_and_used_for_new_issues(
-    lena: Client, mercy: GoLive
+    lena: Client, mercy: GoLive, log_issue: LogIssue
 ) -> None:
     data = matrix_post(
         **{
@@ -264,18 +264,9 @@ def test_the_whole_matrix_is_saved_at_once_and_used_for_new_issues(
     )
     assert rules == {Urgency.BLOCKED: "P1", Urgency.WORKAROUND: "P3", Urgency.QUESTION: "P3"}
     assert PriorityRule.objects.filter(go_live=mercy).count() == 9
-    assert (
-        derive_priority(
-            go_live=mercy, impact=Impact.SEVERAL, urgency=Urgency.BLOCKED, patient_safety=False
-        )
-        == "P3"
-    )
-    assert (
-        derive_priority(
-            go_live=mercy, impact=Impact.ONE_USER, urgency=Urgency.QUESTION, patient_safety=True
-        )
-        == "P1"
-    )
+    blocked = log_issue(impact=Impact.SEVERAL, urgency=Urgency.BLOCKED)
+    unsafe = log_issue(impact=Impact.ONE_USER, urgency=Urgency.QUESTION, patient_safety=True)
+    assert (blocked.priority, unsafe.priority) == ("P3", "P1")
 
 
 @pytest.mark.parametrize(
