@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from golive import outbox
@@ -383,7 +384,8 @@ def _tell_reporters(issue: Issue, *, subject: str, body: str) -> None:
             body=body,
             user=user.user,
             go_live=issue.go_live,
-            link=f"/issues/{issue.pk}/",
+            # Reporters follow their issue on the floor view, which every role may open.
+            link=reverse("issues:floor_issue", args=[issue.pk]),
         )
 
 
@@ -450,7 +452,7 @@ def assign_issue(
             body=f"{issue.get_priority_display()} · {issue.unit_id and issue.unit}",
             user=assignee,
             go_live=issue.go_live,
-            link=f"/issues/{issue.pk}/",
+            link=reverse("issues:detail", args=[issue.pk]),
         )
     return issue
 

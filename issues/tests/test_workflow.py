@@ -1,10 +1,12 @@
 """The desk's write services: links and cascades, priority, comments, reporters, reopening, routing."""
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.test import Client
 
 from golive.models import EscalationTier, GoLive, Notification, Unit
 from golive.services import create_go_live
@@ -205,11 +207,19 @@ def test_tier_and_external_reference_are_checked(
 
 
 def test_assigning_tells_the_assignee_and_refuses_non_support_members(
-    log_issue: LogIssue, agent_alex: User, lead_lena: User, nurse_nina: User, super_sam: User
+    log_issue: LogIssue,
+    agent_alex: User,
+    lead_lena: User,
+    nurse_nina: User,
+    super_sam: User,
+    client_for: Callable[[User], Client],
 ) -> None:
     issue = log_issue()
     assign_issue(issue=issue, assignee=super_sam, actor=lead_lena)
     assert inbox(super_sam) == [f"{issue.code} is yours: Labels print blank"]
+    # The notice opens the issue's desk page, which its assignee may see.
+    link = Notification.objects.get(recipient_user=super_sam).link
+    assert client_for(super_sam).get(link).status_code == 200
     with pytest.raises(IssueRefused, match="does not work on this go-live's issues"):
         assign_issue(issue=issue, assignee=nurse_nina, actor=lead_lena)
     issue.refresh_from_db()
@@ -217,11 +227,17 @@ def test_assigning_tells_the_assignee_and_refuses_non_support_members(
 
 
 def test_claiming_a_new_issue_acknowledges_it_and_tells_the_reporter(
-    log_issue: LogIssue, agent_alex: User, nurse_nina: User
+    log_issue: LogIssue,
+    agent_alex: User,
+    nurse_nina: User,
+    client_for: Callable[[User], Client],
 ) -> None:
     issue = claim_issue(issue=log_issue(reporter_user=nurse_nina), agent=agent_alex)
     assert (issue.status, issue.assignee) == ("acknowledged", agent_alex)
     assert inbox(nurse_nina) == [f"{issue.code} acknowledged: Labels print blank"]
+    # The notice opens the floor's view of the issue, which the nurse may see.
+    link = Notification.objects.get(recipient_user=nurse_nina).link
+    assert client_for(nurse_nina).get(link).status_code == 200
 
 
 # --- Comments -------------------------------------------------------------------------------------
