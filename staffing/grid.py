@@ -594,7 +594,6 @@ def edit_shift(
                 subject=f"Shift times changed: {describe(shift)}",
                 body=f"Your shift on {shift.unit.name} ({shift.unit.site.name}) was {old_times}; "
                 f"it is now {new_times}.",
-                link=shift.get_absolute_url(),
             )
     return shift
 

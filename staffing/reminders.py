@@ -89,9 +89,7 @@ def _send_reminder(assignment: Assignment, lead: int, now: dt.datetime) -> None:
     ]
     link = reverse("staffing:my_shifts")
     key = f"reminder:{assignment.pk}:{lead}"
-    tell_person(
-        person=person, key=key, subject=subject, body="\n".join(filter(None, lines)), link=link
-    )
+    tell_person(person=person, key=key, subject=subject, body="\n".join(filter(None, lines)))
     if person.sms_number:
         outbox.notify(
             dedupe_key=f"{key}:sms",

@@ -437,7 +437,6 @@ def _open_request(
             key=f"shiftrequest:{shift_request.pk}:requested:{_person_key(swap_with)}",
             subject=f"{person.name} named you to take a shift: {describe(shift)}",
             body="A manager will decide. You will hear whether the shift becomes yours.",
-            link=reverse("staffing:my_shifts"),
         )
     return shift_request
 
@@ -528,7 +527,6 @@ def _tell_about_decision(shift_request: ShiftRequest) -> None:
             key=f"shiftrequest:{shift_request.pk}:{shift_request.status}:{_person_key(person)}",
             subject=f"{subject}: {describe(shift)}",
             body=body,
-            link=reverse("staffing:my_shifts"),
         )
 
 
@@ -556,7 +554,6 @@ def withdraw_request(*, shift_request: ShiftRequest, actor: AbstractBaseUser) ->
             key=f"shiftrequest:{shift_request.pk}:withdrawn:{_person_key(shift_request.swap_with)}",
             subject=f"{assignment.person.name} withdrew the swap: {describe(assignment.shift)}",
             body="The shift stays with them; nothing changes for you.",
-            link=reverse("staffing:my_shifts"),
         )
     return shift_request
 

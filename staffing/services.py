@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from golive import outbox
@@ -76,10 +77,12 @@ def first_reminder_at(start: dt.datetime, staffing: StaffingSettings) -> dt.date
     return start - dt.timedelta(minutes=max(leads))
 
 
-def tell_person(
-    *, person: SupportPerson, key: str, subject: str, body: str, link: str = ""
-) -> None:
-    """Notify a support person in the app (if they have a login) and by email."""
+def tell_person(*, person: SupportPerson, key: str, subject: str, body: str) -> None:
+    """Notify a support person in the app (if they have a login) and by email.
+
+    The link is always their own My shifts page: the shift's planning page is for managers.
+    """
+    link = reverse("staffing:my_shifts")
     if person.user_id is not None:
         outbox.notify(
             dedupe_key=f"{key}:in_app",
@@ -193,7 +196,6 @@ def assign_person(
         key=f"assigned:{assignment.pk}",
         subject=f"You are on shift: {describe(shift)}",
         body=f"You have been scheduled as {shift.get_role_display().lower()} on {describe(shift)}.",
-        link=shift.get_absolute_url(),
     )
     return assignment
 
@@ -232,7 +234,6 @@ def cancel_assignment(
         subject=f"Shift cancelled: {describe(assignment.shift)}",
         body=f"You are no longer scheduled on {describe(assignment.shift)}."
         + (f" Reason: {reason}" if reason else ""),
-        link=assignment.shift.get_absolute_url(),
     )
     return assignment
 

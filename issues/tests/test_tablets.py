@@ -94,6 +94,20 @@ def test_the_lead_sees_every_units_tablets(
     assert len(response.context["rows"]) == 2
 
 
+def test_a_tablet_whose_enroller_left_is_still_listed(
+    client_for: Callable[[User], Client],
+    lead_lena: User,
+    manager_maria: User,
+    four_west: Unit,
+) -> None:
+    enroll(four_west, manager_maria)
+    manager_maria.delete()
+    response = client_for(lead_lena).get(reverse("issues:tablets"))
+    assert response.status_code == 200
+    [row] = response.context["rows"]
+    assert row.tablet.created_by is None
+
+
 def test_floor_staff_cannot_open_the_tablets_page_and_another_go_live_sees_none_of_ours(
     client_for: Callable[[User], Client],
     nurse_nina: User,

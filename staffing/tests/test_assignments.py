@@ -9,6 +9,8 @@ import time_machine
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.test import Client
+from django.urls import reverse
 
 from golive.models import GoLive, Notification, Unit
 from staffing.models import (
@@ -35,7 +37,11 @@ def codes(exc: NeedsOverride) -> set[str]:
 
 
 def test_it_assigns_a_person_records_it_and_tells_them(
-    sam: SupportPerson, day_shift: Shift, manager_maria: User
+    sam: SupportPerson,
+    day_shift: Shift,
+    manager_maria: User,
+    super_sam: User,
+    client_for: Callable[[User], Client],
 ) -> None:
     assignment = assign_person(shift=day_shift, person=sam, actor=manager_maria)
 
@@ -48,6 +54,10 @@ def test_it_assigns_a_person_records_it_and_tells_them(
         ("in_app", ""),
         ("email", "sam.super@mercy.example"),
     }
+    # The notice opens Sam's own shifts, not the planners' shift page (which he may not open).
+    notice = Notification.objects.get(channel="in_app")
+    assert notice.link == reverse("staffing:my_shifts")
+    assert client_for(super_sam).get(notice.link).status_code == 200
     # Reminders start 12 h before; the late check 15 min after the start.
     assert assignment.next_reminder_at == day_shift.start - dt.timedelta(hours=12)
     assert assignment.late_check_at == day_shift.start + dt.timedelta(minutes=15)

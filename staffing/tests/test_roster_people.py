@@ -325,6 +325,28 @@ def test_the_person_page_shows_shifts_in_local_time_with_hours_per_day_and_week(
     assertContains(response, "Flight home")
 
 
+def test_a_manager_is_linked_only_to_the_shifts_of_units_she_plans(
+    client_for: SignIn,
+    lead_lena: User,
+    manager_maria: User,
+    sam: SupportPerson,
+    make_shift: MakeShift,
+    front_desk: Unit,
+    now: dt.datetime,
+) -> None:
+    hers = make_shift(local(3, 19), local(4, 7), label="Night")
+    elsewhere = make_shift(local(5, 7), local(5, 19), unit=front_desk)
+    for shift in (hers, elsewhere):
+        assign_person(shift=shift, person=sam, actor=lead_lena)
+
+    html = client_for(manager_maria).get(sam.get_absolute_url()).content.decode()
+
+    # Maria plans Mercy General, not Northside's front desk: that shift is listed, not linked.
+    assert reverse("staffing:shift_detail", args=[hers.pk]) in html
+    assert reverse("staffing:shift_detail", args=[elsewhere.pk]) not in html
+    assert "Front Desk" in html
+
+
 def test_a_day_over_the_daily_limit_is_flagged_in_words(
     client_for: SignIn,
     lead_lena: User,

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
@@ -23,8 +24,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
-from golive.models import GoLive, Membership, Role
-from golive.permissions import MANAGERS, check_role, membership_for, role_required
+from golive.models import GoLive, Membership, Role, Unit
+from golive.permissions import MANAGERS, check_role, managed_units, membership_for, role_required
 from golive.views.golives import form_page, go_live_membership, posted
 from staffing import roster
 from staffing.forms_roster import (
@@ -117,8 +118,17 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "schedule": roster.person_schedule(person, now=timezone.now()),
         "can_edit": membership.role in MANAGERS,
         "is_reader": membership.role in READERS,
+        # A shift links to its page only where the reader may open it: a clinic manager plans
+        # only her units, though the people she sees also work elsewhere.
+        "openable_units": set(_openable_units(membership).values_list("pk", flat=True)),
     }
     return render(request, "staffing/person_detail.html", context)
+
+
+def _openable_units(membership: Membership) -> QuerySet[Unit]:
+    if membership.role == Role.CLINIC_MANAGER:
+        return managed_units(membership)
+    return Unit.objects.filter(site__go_live_id=membership.go_live_id)
 
 
 def _save_person(form: PersonForm) -> SupportPerson | None:
