@@ -125,9 +125,15 @@ def floor_access(view: View) -> View:
     return wrapper
 
 
+def floor_of(request: HttpRequest) -> Floor:
+    """Who is at a floor page, as `floor_access` found them."""
+    floor: Floor = request.floor  # type: ignore[attr-defined]
+    return floor
+
+
 def get_issue_for_floor(request: HttpRequest, pk: int) -> Issue:
     """An issue the floor visitor may see; 404 for anything else (its existence does not leak)."""
-    floor: Floor = request.floor  # type: ignore[attr-defined]
+    floor = floor_of(request)
     issue = (
         floor.issues()
         .select_related("unit__site", "category", "application", "assignee", "reporter_user")

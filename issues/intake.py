@@ -12,7 +12,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -22,14 +22,13 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRe
 from django.http import Http404
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from golive.models import Application, Contact, GoLive, Unit
+from golive.models import Contact, GoLive, Unit
 from issues.access import Floor
-from issues.models import Category, Issue, IssuePhoto, KnownIssue, UnitTablet
+from issues.models import Issue, IssuePhoto, KnownIssue
 from issues.services import OPEN, create_issue
 from staffing.whos_on import OnShift, on_shift
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
     from django.core.files.uploadedfile import UploadedFile
 
 # --- Patient identifiers -------------------------------------------------------------------------
@@ -273,46 +272,9 @@ def store_photo(*, issue: Issue, photo: CheckedPhoto) -> IssuePhoto:
 # --- Submitting ----------------------------------------------------------------------------------
 
 
-def submit_intake(
-    *,
-    go_live: GoLive,
-    unit: Unit,
-    category: Category,
-    title: str,
-    impact: str,
-    urgency: str,
-    description: str,
-    location_detail: str,
-    application: Application | None,
-    patient_safety: bool,
-    workaround_in_use: bool,
-    reporter_user: AbstractBaseUser | None,
-    reporter_name: str,
-    reporter_callback: str,
-    reporter_tablet: UnitTablet | None,
-    client_key: str,
-    photo: CheckedPhoto | None,
-) -> Issue:
-    """Log the issue and its photo together. A resend of the same form returns the first issue
-    (the photo is stored once). Raises IssueRefused."""
-    fields = {
-        "go_live": go_live,
-        "unit": unit,
-        "category": category,
-        "title": title,
-        "impact": impact,
-        "urgency": urgency,
-        "description": description,
-        "location_detail": location_detail,
-        "application": application,
-        "patient_safety": patient_safety,
-        "workaround_in_use": workaround_in_use,
-        "reporter_user": reporter_user,
-        "reporter_name": reporter_name,
-        "reporter_callback": reporter_callback,
-        "reporter_tablet": reporter_tablet,
-        "client_key": client_key,
-    }
+def submit_intake(*, photo: CheckedPhoto | None, **fields: Any) -> Issue:
+    """Log the issue (`fields` are create_issue's) and its photo together. A resend of the same
+    form returns the first issue (the photo is stored once). Raises IssueRefused."""
     if photo is None:
         return create_issue(**fields)[0]
     # The photo was checked before: only storing it can fail now, and then the issue goes too.

@@ -432,7 +432,7 @@ def assign_issue(
             go_live=issue.go_live_id, user=assignee, is_active=True, role__in=SUPPORT
         ).exists()
     ):
-        raise IssueRefused(f"{assignee} does not work on this go-live's issues.")
+        raise IssueRefused(f"{display_name(assignee)} does not work on this go-live's issues.")
     if issue.assignee_id == (assignee.pk if assignee is not None else None):
         return issue
     old = display_name(issue.assignee) if issue.assignee is not None else ""
@@ -449,7 +449,7 @@ def assign_issue(
             dedupe_key=f"issue:{issue.pk}:v{issue.version}:assigned",
             channel=Notification.Channel.IN_APP,
             subject=f"{issue.code} is yours: {issue.title}",
-            body=f"{issue.get_priority_display()} · {issue.unit_id and issue.unit}",
+            body=f"{issue.get_priority_display()} · {issue.unit}",
             user=assignee,
             go_live=issue.go_live,
             link=reverse("issues:detail", args=[issue.pk]),
@@ -463,17 +463,18 @@ def claim_issue(*, issue: Issue, agent: AbstractBaseUser) -> Issue:
         won = Issue.objects.filter(pk=issue.pk, assignee__isnull=True, status__in=OPEN).update(
             assignee=agent, version=F("version") + 1, updated_at=timezone.now()
         )
-        issue = Issue.objects.select_related("assignee", "go_live").get(pk=issue.pk)
         if not won:
-            if issue.assignee is not None:
-                raise IssueRefused(f"{display_name(issue.assignee)} has {issue.code} already.")
+            taken = Issue.objects.select_related("assignee").get(pk=issue.pk)
+            if taken.assignee is not None:
+                raise IssueRefused(f"{display_name(taken.assignee)} has {taken.code} already.")
             raise IssueRefused(
-                f"{issue.code} is {issue.get_status_display().lower()}: nothing to claim."
+                f"{taken.code} is {taken.get_status_display().lower()}: nothing to claim."
             )
+        # The winning UPDATE holds the row's lock already: this reads it back.
+        issue = _locked(issue, None)
         _event(issue, IssueEvent.Kind.ASSIGNEE, agent, new=display_name(agent))
         # Taking a new issue is its first response: the reporter hears that someone has it.
         if issue.status == S.NEW:
-            issue = _locked(issue, None)
             _move(issue, S.ACKNOWLEDGED, agent, resolution="", note="")
     return issue
 
@@ -617,7 +618,7 @@ def add_reporter(
         reporter = IssueReporter.objects.create(
             issue=issue, user=user, name=name.strip(), callback=callback.strip(), unit=unit
         )
-        who = name.strip() or (user.get_full_name() if user else "") or str(user)
+        who = display_name(user) if user is not None else name.strip()
         where = f" on {unit}" if unit is not None else ""
         _record(issue, IssueEvent.Kind.REPORTER, user, new=f"{who}{where}"[:200])
     return reporter, True

@@ -58,6 +58,17 @@ def posted(request: HttpRequest) -> QueryDict | None:
     return request.POST if request.method == "POST" else None
 
 
+def posted_next(request: HttpRequest, default: str) -> str:
+    """Where a form asked to go back to (its `next` field) if that is a page of this site, else
+    `default`: a crafted link cannot send anyone elsewhere."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
 def go_live_membership(request: HttpRequest, go_live_id: int, roles: frozenset[str]) -> Membership:
     """The user's membership of the go-live: 404 for a non-member, 403 without one of `roles`."""
     membership = membership_for(request, go_live_id)
@@ -215,13 +226,8 @@ def switch(request: HttpRequest) -> HttpResponse:
         raise Http404("No such go-live.") from exc
     membership = membership_for(request, go_live_id)
     request.session[SESSION_KEY] = go_live_id
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = "/"
     messages.success(request, f"You are now working on {membership.go_live.name}.")
-    return redirect(next_url)
+    return redirect(posted_next(request, "/"))
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from golive.models import Notification
 from golive.permissions import ALL_ROLES, role_required
+from golive.views.golives import posted_next
 
 PAGE_SIZE = 50
 
@@ -44,12 +45,7 @@ def _for_display(notification: Notification) -> Notification:
 
 def _next_url(request: HttpRequest) -> str:
     """The inbox page the form was posted from, else the first page."""
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return next_url
-    return reverse("golive:notifications")
+    return posted_next(request, reverse("golive:notifications"))
 
 
 @role_required(ALL_ROLES)

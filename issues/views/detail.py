@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from golive.lib.users import display_name
 from golive.models import EscalationTier, Membership
 from golive.permissions import DESK, role_required
+from golive.views.golives import posted_next
 from issues.access import get_issue_for_user
 from issues.forms_desk import (
     AssignForm,
@@ -51,7 +52,7 @@ from issues.services import (
     set_tier,
     unlink_issue,
 )
-from issues.views.queue import VIEWERS, WORKERS, row_context, safe_next
+from issues.views.queue import VIEWERS, WORKERS, row_context
 
 S = Issue.Status
 WAITING = (S.WAITING_REPORTER, S.WAITING_VENDOR)
@@ -238,7 +239,7 @@ def _answer(
     """The queue row or the issue's body again (htmx), else a redirect back with the message."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     fresh = get_issue_for_user(request, issue.pk)
-    back = safe_next(request, reverse("issues:detail", args=[issue.pk]))
+    back = posted_next(request, reverse("issues:detail", args=[issue.pk]))
     if request.htmx and request.htmx.target == f"row-{issue.pk}":  # type: ignore[attr-defined]
         context = row_context(membership, fresh, back_url=back, message=message, error=error)
         return render(request, "issues/queue_row.html", context)

@@ -20,7 +20,7 @@ from django_htmx.http import retarget
 
 from golive.models import Unit
 from golive.views.golives import posted
-from issues.access import Floor, floor_access, get_issue_for_floor
+from issues.access import Floor, floor_access, floor_of, get_issue_for_floor
 from issues.forms_intake import IntakeForm, JoinForm
 from issues.intake import (
     joinable_issue,
@@ -31,10 +31,6 @@ from issues.intake import (
 )
 from issues.models import Issue, IssuePhoto
 from issues.services import IssueRefused, add_reporter
-
-
-def _floor(request: HttpRequest) -> Floor:
-    return request.floor  # type: ignore[attr-defined]
 
 
 def _member_units(floor: Floor) -> QuerySet[Unit] | None:
@@ -51,7 +47,7 @@ def _follow_url(floor: Floor) -> str:
 
 @floor_access
 def new_issue(request: HttpRequest) -> HttpResponse:
-    floor = _floor(request)
+    floor = floor_of(request)
     units = _member_units(floor)
     form = IntakeForm(posted(request), request.FILES or None, floor=floor, units=units)
     if form.is_valid() and not form.needs_phi_confirmation:
@@ -98,7 +94,7 @@ def new_issue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def similar(request: HttpRequest) -> HttpResponse:
     """The suggestions under the form while the reporter types (an htmx partial)."""
-    floor = _floor(request)
+    floor = floor_of(request)
     text = f"{request.GET.get('title', '')} {request.GET.get('description', '')}"[:1000]
     units = floor.units()
     unit_id = request.GET.get("unit", "")
@@ -112,7 +108,7 @@ def similar(request: HttpRequest) -> HttpResponse:
 @require_POST
 def join(request: HttpRequest) -> HttpResponse:
     """ "This is my problem too": join an issue instead of logging a duplicate."""
-    floor = _floor(request)
+    floor = floor_of(request)
     form = JoinForm(request.POST, floor=floor)
     valid = form.is_valid()
     data = form.cleaned_data
@@ -163,7 +159,7 @@ def _join_step(
 ) -> HttpResponse:
     """Ask the tablet reporter for their name and number, or say why joining was refused, in
     the suggestion's card (htmx) or on a page of its own."""
-    context = {"form": form, "issue": issue, "error": str(error or ""), "floor": _floor(request)}
+    context = {"form": form, "issue": issue, "error": str(error or ""), "floor": floor_of(request)}
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "issues/intake_join_ask.html", context)
     return render(request, "issues/intake_join.html", {**context, "step": "ask"}, status=400)
@@ -171,7 +167,7 @@ def _join_step(
 
 @floor_access
 def confirmation(request: HttpRequest, pk: int) -> HttpResponse:
-    floor = _floor(request)
+    floor = floor_of(request)
     issue = get_issue_for_floor(request, pk)
     context = {
         "issue": issue,
@@ -186,7 +182,7 @@ def confirmation(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def photo(request: HttpRequest, pk: int) -> HttpResponse:
     """A photo of an issue the visitor may see, served by the app (never a public media URL)."""
-    floor = _floor(request)
+    floor = floor_of(request)
     found = (
         IssuePhoto.objects.select_related("issue")
         .filter(pk=pk, issue__in=floor.issues().values("pk"))

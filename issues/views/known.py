@@ -18,7 +18,7 @@ from golive.models import Membership, Role
 from golive.permissions import DESK, role_required
 from golive.views.golives import go_live_membership, posted
 from issues import known as known_issues
-from issues.access import Floor, floor_access, get_issue_for_user
+from issues.access import Floor, floor_access, floor_of, get_issue_for_user
 from issues.forms_known import EditForm, KnownIssueForm, PublishForm
 from issues.models import KnownIssue
 from issues.services import IssueRefused
@@ -36,7 +36,7 @@ def _board_units(floor: Floor) -> list[int] | None:
 
 @floor_access
 def board(request: HttpRequest) -> HttpResponse:
-    floor: Floor = request.floor  # type: ignore[attr-defined]
+    floor = floor_of(request)
     context = {
         "go_live": floor.go_live,
         "known_issues": list(

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from golive.models import Membership
 from golive.permissions import ALL_ROLES, role_required
-from issues.access import Floor, floor_access, get_issue_for_floor, visible_issues
+from issues.access import floor_access, floor_of, get_issue_for_floor, visible_issues
 from issues.forms_intake import ReopenForm
 from issues.models import Issue, IssueReporter
 from issues.services import REOPEN_WINDOW, IssueRefused, reopen_as_reporter
@@ -62,7 +62,7 @@ def floor_issue(request: HttpRequest, pk: int) -> HttpResponse:
 def _floor_issue_page(
     request: HttpRequest, issue: Issue, form: ReopenForm, *, status: int = 200
 ) -> HttpResponse:
-    floor: Floor = request.floor  # type: ignore[attr-defined]
+    floor = floor_of(request)
     context = {
         "issue": issue,
         "floor": floor,
@@ -76,7 +76,7 @@ def _floor_issue_page(
 @floor_access
 @require_POST
 def floor_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    floor: Floor = request.floor  # type: ignore[attr-defined]
+    floor = floor_of(request)
     issue = get_issue_for_floor(request, pk)
     form = ReopenForm(request.POST)
     if not form.is_valid():

@@ -18,11 +18,11 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from golive.models import Membership, Role
 from golive.permissions import DESK, role_required
+from golive.views.golives import posted_next
 from issues.access import visible_issues
 from issues.forms_desk import BulkForm, QueueFilterForm, SaveViewForm, code_number
 from issues.models import Issue, SavedView
@@ -48,16 +48,6 @@ from issues.queue import (
 VIEWERS = DESK | {Role.SUPPORT_STAFF, Role.CLINIC_MANAGER}
 # May claim issues and move them along their workflow.
 WORKERS = DESK | {Role.SUPPORT_STAFF}
-
-
-def safe_next(request: HttpRequest, default: str) -> str:
-    """Where a form asked to go back to, if it is a page of this site; else `default`."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def row_context(
@@ -219,7 +209,7 @@ def view_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def bulk(request: HttpRequest) -> HttpResponse:
     """One action on the ticked rows; each issue is changed, or refused, on its own."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
-    back = safe_next(request, reverse("issues:queue"))
+    back = posted_next(request, reverse("issues:queue"))
     form = BulkForm(
         request.POST,
         go_live_id=membership.go_live_id,

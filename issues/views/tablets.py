@@ -30,7 +30,7 @@ from golive.models import Membership, Unit
 from golive.permissions import MANAGERS, managed_units, role_required
 from golive.views.golives import posted
 from issues import tablets
-from issues.access import TABLET_COOKIE, Floor, floor_access
+from issues.access import TABLET_COOKIE, floor_access, floor_of
 from issues.forms_intake import EnrollCodeForm, TabletForm
 from issues.intake import whom_to_call
 from issues.models import UnitTablet
@@ -240,7 +240,7 @@ RECENTLY_RESOLVED = REOPEN_WINDOW
 def tablet_home(request: HttpRequest) -> HttpResponse:
     """The unit's open issues and those resolved lately, refreshed every 30 s; a member, who has
     no tablet, follows their issues on My issues instead."""
-    floor: Floor = request.floor  # type: ignore[attr-defined]
+    floor = floor_of(request)
     if floor.tablet is None:
         return redirect("issues:mine")
     now = timezone.now()
