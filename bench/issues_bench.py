@@ -21,10 +21,10 @@ import gzip
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "golive.settings")
@@ -48,7 +48,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.issues_data import CLOSED, OPEN, UNITS, build  # noqa: E402
-from bench.load import drive, form_post, plain_get  # noqa: E402
+from bench.load import drive, form_post  # noqa: E402
 from bench.staffing_bench import measure  # noqa: E402
 from golive.models import GoLive, Unit  # noqa: E402
 from golive.wsgi import tune_garbage_collector  # noqa: E402
@@ -58,7 +58,8 @@ from issues.models import Category, Issue, UnitTablet  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 TABLET_SECRET = "bench-tablet-secret"
-LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "15"))
+LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "10"))
+LOAD_ROUNDS = int(os.environ.get("BENCH_LOAD_ROUNDS", "3"))
 LOAD_CLIENTS = int(os.environ.get("BENCH_LOAD_CLIENTS", "4"))
 WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
@@ -147,52 +148,64 @@ def _database_url(db: dict[str, object]) -> str:
     return f"postgres://{auth}{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
-def throughput(go_live: GoLive, unit: Unit) -> dict[str, dict[str, float]]:
+def throughput(go_live: GoLive, unit: Unit) -> tuple[dict[str, dict[str, float]], list[float]]:
+    """Each path's best round through gunicorn, and submission / bare per round."""
     category = Category.objects.filter(go_live=go_live, is_enhancement=False).first()
     assert category is not None
     port = free_port()
     server = start_gunicorn(port)
     try:
         cookies = {TABLET_COOKIE: TABLET_SECRET, "csrftoken": "b" * 32}
-        submit = form_post(
-            reverse("issues:new"),
-            {
-                "category": str(category.pk),
-                "impact": "several",
-                "urgency": "workaround",
-                "title": "Label printer prints blank labels",
-                "description": "Since the morning round; the test page prints fine.",
-                "reporter_name": "Bench RN",
-                "reporter_callback": "x4400",
-            },
-            cookies,
-        )
-        # A fresh dedupe key per request (the bare view's table refuses a repeat).
-        bare = plain_get(lambda n: f"/bench/insert/?n={uuid.uuid4().hex}", {})
+        fields = {
+            "category": str(category.pk),
+            "impact": "several",
+            "urgency": "workaround",
+            "title": "Label printer prints blank labels",
+            "description": "Since the morning round; the test page prints fine.",
+            "reporter_name": "Bench RN",
+            "reporter_callback": "x4400",
+        }
+        submit = form_post(reverse("issues:new"), fields, cookies)
+        # The same form POST to the bare view (body, CSRF token, a fresh key each time: its table
+        # refuses a repeated key) without the tablet's cookie, whose lookup is the app's own work.
+        bare = form_post("/bench/insert/", fields, {"csrftoken": cookies["csrftoken"]})
         before = Issue.objects.filter(go_live=go_live).count()
         # Warm both paths (imports, connections) before measuring.
         for maker in (bare, submit):
             assert drive(port, maker, clients=1, seconds=1).errors == 0
-        results = {}
-        for name, maker in (
-            ("bare view: one INSERT (gunicorn)", bare),
-            ("issue submission from a tablet (gunicorn)", submit),
-        ):
-            result = drive(port, maker, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS)
-            results[name] = {
-                "rps": result.rps,
-                "median": result.median,
-                "p95": result.percentile(0.95),
-                "p99": result.percentile(0.99),
-                "errors": result.errors,
-                "requests": result.requests,
-            }
+        # Alternating rounds, so a slow moment of the machine does not land on one path only.
+        results: dict[str, dict[str, float]] = {}
+        rounds: list[float] = []
+        submitted = 0
+        for _ in range(LOAD_ROUNDS):
+            rps = {}
+            for name, maker in (
+                ("bare view: one INSERT (gunicorn)", bare),
+                ("issue submission from a tablet (gunicorn)", submit),
+            ):
+                result = drive(port, maker, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS)
+                rps[name] = result.rps
+                if maker is submit:
+                    submitted += result.requests
+                kept = results.get(name)
+                if kept is None or result.rps > kept["rps"]:
+                    results[name] = {
+                        "rps": result.rps,
+                        "median": result.median,
+                        "p95": result.percentile(0.95),
+                        "p99": result.percentile(0.99),
+                        "errors": result.errors,
+                        "requests": result.requests,
+                    }
+                assert result.errors == 0, name
+            rounds.append(
+                rps["issue submission from a tablet (gunicorn)"]
+                / rps["bare view: one INSERT (gunicorn)"]
+            )
         created = Issue.objects.filter(go_live=go_live).count() - before
-        submitted = results["issue submission from a tablet (gunicorn)"]["requests"]
-        assert results["issue submission from a tablet (gunicorn)"]["errors"] == 0
         # Every accepted submission is one issue (plus the warm-up's).
         assert created >= submitted, (created, submitted)
-        return results
+        return results, rounds
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -253,8 +266,8 @@ def main() -> None:
             }
             html_bytes, weight, assets = intake_weight(tablet)
         # Outside the test client's settings: gunicorn runs on its own settings module.
-        load = throughput(go_live, unit)
-        write_report(rows, load, build_seconds, html_bytes, weight, assets)
+        load, rounds = throughput(go_live, unit)
+        write_report(rows, load, rounds, build_seconds, html_bytes, weight, assets)
     finally:
         teardown_databases(databases, verbosity=0)
 
@@ -271,14 +284,14 @@ BUDGETS = {
 def write_report(
     rows: dict[str, dict[str, float]],
     load: dict[str, dict[str, float]],
+    rounds: list[float],
     build_seconds: float,
     html_bytes: int,
     weight: int,
     assets: list[str],
 ) -> None:
     base = rows["bare view: one indexed SELECT"]["median"]
-    bare = load["bare view: one INSERT (gunicorn)"]["rps"]
-    submit = load["issue submission from a tablet (gunicorn)"]["rps"]
+    median = statistics.median(rounds)
     lines = [
         "",
         "## Issue log",
@@ -286,8 +299,10 @@ def write_report(
         "Written by `make bench` (bench/issues_bench.py). Read paths: as above (test client, "
         "one process, median of the rounds, ratio to the bare SELECT of this run). Throughput: "
         f"gunicorn with {WEB_WORKERS} workers (the Procfile's default), DEBUG off, driven by "
-        f"{LOAD_CLIENTS} client processes with keep-alive connections for {LOAD_SECONDS:.0f} s "
-        "per path, on the same machine.",
+        f"{LOAD_CLIENTS} client processes with keep-alive connections, {LOAD_ROUNDS} rounds of "
+        f"{LOAD_SECONDS:.0f} s per path taken in turn, on the same machine (the best round of "
+        "each path is shown). The bare INSERT view receives the same form POST as the intake "
+        "(body and CSRF token), without the tablet's cookie, whose lookup is the app's work.",
         "",
         f"- Data: {OPEN:,} open and {CLOSED:,} closed issues over {UNITS} units, one go-live "
         f"(built in {build_seconds:.1f} s); Django {django.get_version()}, PostgreSQL "
@@ -313,9 +328,12 @@ def write_report(
         )
     lines += [
         "",
-        f"Issue submission runs at **{submit / bare:.0%} of the bare INSERT view's requests per "
-        "second** (budget: at least 70%). Each submission numbers the issue, derives its priority, "
-        "writes it and its first timeline event; routing is left to the beat sweep.",
+        f"Issue submission runs at **{median:.0%} of the bare INSERT view's requests per "
+        f"second** (median of the rounds: {', '.join(f'{r:.0%}' for r in rounds)}; budget: at "
+        "least 70%). Each submission looks up the tablet, validates the form and runs one "
+        "prepared statement that checks the category, numbers the issue, derives its priority "
+        "and due time and writes it with its first timeline event; routing is left to the beat "
+        "sweep.",
         "",
         f"Intake page on a tablet's first load: {html_bytes / 1024:.1f} KB of HTML; "
         f"**{weight / 1024:.1f} KB transferred** with every asset it links, compressed as "

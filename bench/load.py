@@ -105,12 +105,3 @@ def form_post(path: str, fields: dict[str, str], cookies: dict[str, str]) -> Req
         )
 
     return make
-
-
-def plain_get(path_for: Callable[[int], str], cookies: dict[str, str]) -> RequestMaker:
-    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-
-    def make(n: int) -> tuple[str, str, bytes | None, dict[str, str]]:
-        return ("GET", path_for(n), None, {"Cookie": cookie})
-
-    return make

@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views.decorators.http import require_POST
 
 from golive.models import GoLive, Notification
 
@@ -12,13 +13,15 @@ def bare_select(request: HttpRequest) -> HttpResponse:
     return HttpResponse(go_live.name)
 
 
+@require_POST
 def bare_insert(request: HttpRequest) -> HttpResponse:
-    """The ceiling for a write: one INSERT."""
+    """The ceiling for a write: a form POST (through the same middleware, CSRF check included)
+    whose view does one INSERT."""
     Notification.objects.create(
         channel=Notification.Channel.EMAIL,
         subject="bench",
         recipient_address="bench@example.org",
-        dedupe_key=f"bench:{request.GET['n']}",
+        dedupe_key=f"bench:{request.POST['client_key']}",
     )
     return HttpResponse("ok")
 

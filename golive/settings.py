@@ -166,6 +166,13 @@ DATABASES = {
         DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
     )
 }
+# Django binds parameters on the client, so PostgreSQL parses and plans every statement again. The
+# few hot statements written by hand (golive.lib.rows.prepared_cursor) are prepared once per
+# connection instead, after this many runs. Behind a pooler in transaction mode that cannot keep
+# prepared statements (PgBouncer before 1.21, or without max_prepared_statements), set
+# DB_PREPARED_STATEMENTS=false.
+if env_bool("DB_PREPARED_STATEMENTS", True):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("golive needs PostgreSQL: DATABASE_URL must be a postgres:// URL.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

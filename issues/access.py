@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.views import redirect_to_login
@@ -28,7 +29,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from golive.models import GoLive, Membership, Role, Unit
+from golive.lib.rows import Columns, prepared_cursor
+from golive.models import GoLive, Membership, Role, Site, Unit
 from golive.permissions import DESK, home_units, managed_units
 from issues.models import Issue, IssueReporter, UnitTablet
 
@@ -163,6 +165,37 @@ def get_issue_for_user(request: HttpRequest, pk: int) -> Issue:
     return issue
 
 
+_TABLET = Columns(UnitTablet, "t")
+_GO_LIVE = Columns(GoLive, "g")
+_UNIT = Columns(Unit, "u")
+_SITE = Columns(Site, "s")
+# Every tablet request pays for this lookup, so it is written once rather than compiled each time.
+_TABLET_SQL = (
+    f"SELECT {_TABLET.sql}, {_GO_LIVE.sql}, {_UNIT.sql}, {_SITE.sql} "
+    f"FROM {UnitTablet._meta.db_table} t "
+    f"JOIN {GoLive._meta.db_table} g ON g.id = t.go_live_id "
+    f"JOIN {Unit._meta.db_table} u ON u.id = t.unit_id "
+    f"JOIN {Site._meta.db_table} s ON s.id = u.site_id "
+    "WHERE t.secret_hash = %s"
+)
+
+
+def tablet_by_secret(secret: str) -> UnitTablet | None:
+    """The tablet whose secret this is, with its go-live, unit and site; None if there is none."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_TABLET_SQL, [hash_secret(secret)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    ends = list(accumulate(len(part) for part in (_TABLET, _GO_LIVE, _UNIT, _SITE)))
+    tablet = _TABLET.load(row[: ends[0]])
+    tablet.go_live = _GO_LIVE.load(row[ends[0] : ends[1]])
+    unit = _UNIT.load(row[ends[1] : ends[2]])
+    unit.site = _SITE.load(row[ends[2] :])
+    tablet.unit = unit
+    return tablet
+
+
 class TabletMiddleware:
     """Sets `request.tablet` to the enrolled, unrevoked tablet whose secret the cookie holds.
 
@@ -178,14 +211,7 @@ class TabletMiddleware:
         request.tablet_revoked = False  # type: ignore[attr-defined]
         secret = request.COOKIES.get(TABLET_COOKIE)
         if secret and not getattr(request, "membership", None):
-            try:
-                # get(), not first(): a unique lookup needs no ORDER BY ... LIMIT (every tablet
-                # request pays for this one).
-                tablet = UnitTablet.objects.select_related("go_live", "unit__site").get(
-                    secret_hash=hash_secret(secret)
-                )
-            except UnitTablet.DoesNotExist:
-                tablet = None
+            tablet = tablet_by_secret(secret)
             if tablet is None or tablet.is_revoked or not tablet.unit.is_active:
                 request.tablet_revoked = True  # type: ignore[attr-defined]
             else:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.forms.models import ModelChoiceIterator
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 
@@ -46,6 +48,59 @@ def _unit_label(unit: Unit) -> str:
     return f"{unit.name} · {unit.site.name}"
 
 
+class _ChoicesOnDemand(ModelChoiceIterator):
+    """Reads the field's queryset when the choices are listed, not when the field is made."""
+
+    def __init__(self, field: forms.ModelChoiceField) -> None:
+        self.field = field
+
+    @property
+    def queryset(self) -> QuerySet[Any]:
+        return self.field.queryset
+
+
+class ChosenId(forms.ModelChoiceField):
+    """Offers rows of a queryset, but cleans the choice to its id without a query: the statement
+    that logs the issue checks the id belongs to the go-live (see `create_issue`), which saves
+    every submission a round trip and catches a row retired since the form was opened.
+
+    The queryset is built only when the choices are shown (from `rows`), so a valid submission
+    builds none at all.
+    """
+
+    iterator = _ChoicesOnDemand
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.rows: Callable[[], QuerySet[Any]] | None = None
+        super().__init__(queryset=None, **kwargs)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ChosenId:
+        result: ChosenId = super().__deepcopy__(memo)
+        # The copy's widget must list the copy's rows, not the class's field's.
+        result.widget.choices = result.choices
+        return result
+
+    def _get_queryset(self) -> QuerySet[Any] | None:
+        if self._queryset is None and self.rows is not None:
+            self._queryset = self.rows()
+        return self._queryset
+
+    queryset = property(_get_queryset, forms.ModelChoiceField._set_queryset)  # type: ignore[assignment]
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        try:
+            pk = int(value)
+        except (TypeError, ValueError):
+            pk = 0
+        if not 0 < pk < 2**63:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return pk
+
+
 class UnitChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Unit) -> str:  # type: ignore[override]
         return _unit_label(obj)
@@ -83,8 +138,7 @@ class IntakeForm(forms.Form):
     missing field or a photo that is not a picture each get a message that says what to do.
     """
 
-    category = forms.ModelChoiceField(
-        queryset=Category.objects.none(),
+    category = ChosenId(
         empty_label=None,
         widget=_buttons(),
         error_messages={
@@ -120,9 +174,8 @@ class IntakeForm(forms.Form):
         error_messages={"max_length": "Keep the room or device to 120 characters."},
         widget=_text(placeholder="Room 12, WOW-4W-03"),
     )
-    application = forms.ModelChoiceField(
+    application = ChosenId(
         label="Application (optional)",
-        queryset=Application.objects.none(),
         required=False,
         empty_label="Not sure",
         widget=forms.Select(attrs={"class": "form-select form-select-lg"}),
@@ -158,19 +211,19 @@ class IntakeForm(forms.Form):
         """`units`: the member's units to choose from; None on a tablet (its unit is fixed)."""
         self.key_missing = False
         self.no_unit = False
-        if data is not None:
+        if data is not None and not _is_uuid(data.get("client_key", "")):
+            # A form without its key cannot be sent twice safely: give it one and ask again.
+            self.key_missing = True
             data = data.copy()
-            if not _is_uuid(data.get("client_key", "")):
-                # A form without its key cannot be sent twice safely: give it one and ask again.
-                self.key_missing = True
-                data["client_key"] = str(uuid.uuid4())
+            data["client_key"] = str(uuid.uuid4())
         super().__init__(data, files, initial={"client_key": str(uuid.uuid4())})
         self.phi_kinds: list[str] = []
-        self.fields["category"].queryset = Category.objects.filter(  # type: ignore[attr-defined]
-            go_live=floor.go_live, is_active=True
+        go_live = floor.go_live
+        self.fields["category"].rows = lambda: Category.objects.filter(  # type: ignore[attr-defined]
+            go_live=go_live, is_active=True
         )
-        self.fields["application"].queryset = Application.objects.filter(  # type: ignore[attr-defined]
-            go_live=floor.go_live
+        self.fields["application"].rows = lambda: Application.objects.filter(  # type: ignore[attr-defined]
+            go_live=go_live
         )
         if units is not None:
             self.fields["unit"] = UnitChoiceField(

@@ -9,14 +9,18 @@ conditional UPDATE whose row count says who won.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from contextlib import nullcontext
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
+from django.db.models import F, Field
 from django.urls import reverse
 from django.utils import timezone
 
 from golive import outbox
+from golive.lib.rows import prepared_cursor, writable_fields
 from golive.lib.users import display_name, signed_in
 from golive.models import (
     Application,
@@ -75,7 +79,14 @@ FIRST_NUMBER = 1001
 
 
 class IssueRefused(Exception):
-    """The change is not allowed; the message says why, in words for the person who asked."""
+    """The change is not allowed; the message says why, in words for the person who asked.
+
+    `field` names the form field the message belongs to, when it is about one.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def ensure_issue_setup(*, go_live: GoLive) -> None:
@@ -99,14 +110,6 @@ def ensure_issue_setup(*, go_live: GoLive) -> None:
         )
 
 
-def derive_priority(*, rule: str | None, impact: str, urgency: str, patient_safety: bool) -> str:
-    """The go-live's matrix cell (`rule`, None when the go-live has none) decides, else the
-    usual matrix; a patient-safety flag is always P1."""
-    if patient_safety:
-        return Priority.P1
-    return rule or DEFAULT_MATRIX[impact, urgency]
-
-
 def due_at_for(*, priority: str, category: Category, since: dt.datetime) -> dt.datetime | None:
     """When an issue should be resolved by; enhancement requests have no target."""
     if category.is_enhancement:
@@ -114,23 +117,77 @@ def due_at_for(*, priority: str, category: Category, since: dt.datetime) -> dt.d
     return since + RESOLUTION_TARGETS[priority]
 
 
-def _number_and_rule(go_live: GoLive, impact: str, urgency: str) -> tuple[int, str | None]:
-    """The go-live's next issue number and its matrix cell for (impact, urgency), in one
-    statement whose row lock lasts until commit, so two issues logged at once never get the same
-    number (and the intake pays one round trip for both)."""
-    # The table names are the models' own, not input; the values are parameters.
-    counter, rules = IssueCounter._meta.db_table, PriorityRule._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {counter} (go_live_id, last_number) VALUES (%s, %s) "
-            "ON CONFLICT (go_live_id) DO UPDATE "
-            f"SET last_number = {counter}.last_number + 1 "
-            f"RETURNING last_number, (SELECT priority FROM {rules} "
-            "WHERE go_live_id = %s AND impact = %s AND urgency = %s)",
-            [go_live.pk, FIRST_NUMBER, go_live.pk, impact, urgency],
+@dataclass(frozen=True)
+class _IntakeStatement:
+    sql: str
+    given: list[Field[Any, Any]]  # the issue's columns it takes as parameters, by attname
+    # What it returns: the columns the database decides (the rest are the parameters).
+    returned = ("id", "number", "priority", "due_at")
+
+    def loaded(self, values: dict[str, Any]) -> Issue:
+        """The stored issue from what was sent and what the database decided, without a reload
+        (`from_db` takes the values in the model's column order)."""
+        names = [f.attname for f in Issue._meta.concrete_fields if f.attname in values]
+        return Issue.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
+
+
+@cache
+def _create_statement() -> _IntakeStatement:
+    """The one statement that logs an issue (built once; every submission pays one round trip).
+
+    In order: the category (active, of the go-live) and the application (if any, of the go-live)
+    are checked; the go-live's counter gives the number, its row lock held until commit so two
+    issues logged at once never share one; the priority is P1 for a patient-safety issue, else the
+    go-live's matrix cell, else the usual matrix; the due time is the priority's resolution target,
+    none for an enhancement request (as `due_at_for`); the issue and its "created" event are
+    written. A reference that fails its check writes nothing, counter included:
+    the statement returns no row and `create_issue` says which one was wrong.
+    """
+    given = [
+        field for field in writable_fields(Issue) if field.attname not in _IntakeStatement.returned
+    ]
+    targets = ", ".join(
+        f"('{priority}', %(target_{priority})s::interval)" for priority in RESOLUTION_TARGETS
+    )
+    statement = f"""
+        WITH allowed AS (
+            SELECT c.is_enhancement FROM {Category._meta.db_table} c
+            WHERE c.id = %(category_id)s AND c.go_live_id = %(go_live_id)s AND c.is_active
+              AND (%(application_id)s::bigint IS NULL OR EXISTS (
+                  SELECT FROM {Application._meta.db_table} a
+                  WHERE a.id = %(application_id)s AND a.go_live_id = %(go_live_id)s))
+        ), counter AS (
+            INSERT INTO {IssueCounter._meta.db_table} AS n (go_live_id, last_number)
+            SELECT %(go_live_id)s, {FIRST_NUMBER} FROM allowed
+            ON CONFLICT (go_live_id) DO UPDATE SET last_number = n.last_number + 1
+            RETURNING n.last_number
+        ), ranked AS (
+            SELECT counter.last_number AS number, allowed.is_enhancement,
+                   COALESCE(%(forced_priority)s, (
+                       SELECT r.priority FROM {PriorityRule._meta.db_table} r
+                       WHERE r.go_live_id = %(go_live_id)s AND r.impact = %(impact)s
+                         AND r.urgency = %(urgency)s
+                   ), %(usual_priority)s) AS priority
+            FROM counter, allowed
+        ), issue AS (
+            INSERT INTO {Issue._meta.db_table} AS i
+                ({", ".join(field.column for field in given)}, number, priority, due_at)
+            SELECT {", ".join(f"%({field.attname})s" for field in given)},
+                   ranked.number, ranked.priority,
+                   CASE WHEN ranked.is_enhancement THEN NULL ELSE %(created_at)s + target.span END
+            FROM ranked JOIN (VALUES {targets}) AS target (priority, span)
+              ON target.priority = ranked.priority
+            RETURNING {", ".join(f"i.{column}" for column in _IntakeStatement.returned)}
+        ), event AS (
+            INSERT INTO {IssueEvent._meta.db_table}
+                (issue_id, actor_id, at, kind, old, new, body, internal)
+            SELECT issue.id, %(reporter_user_id)s, %(created_at)s, '{IssueEvent.Kind.CREATED}',
+                   '', %(status_label)s, '', false
+            FROM issue
         )
-        number, rule = cursor.fetchone()
-        return number, rule
+        SELECT * FROM issue
+    """
+    return _IntakeStatement(sql=statement, given=given)
 
 
 def _event(
@@ -158,14 +215,14 @@ def create_issue(
     *,
     go_live: GoLive,
     unit: Unit,
-    category: Category,
+    category_id: int,
     title: str,
     impact: str,
     urgency: str,
     description: str = "",
     patient_safety: bool = False,
     workaround_in_use: bool = False,
-    application: Application | None = None,
+    application_id: int | None = None,
     location_detail: str = "",
     reporter_user: AbstractBaseUser | None = None,
     reporter_name: str = "",
@@ -173,45 +230,64 @@ def create_issue(
     reporter_tablet: UnitTablet | None = None,
     client_key: str = "",
 ) -> tuple[Issue, bool]:
-    """Log an issue; (issue, created). The same `client_key` again returns the first issue."""
-    if unit.site.go_live_id != go_live.pk or category.go_live_id != go_live.pk:
-        raise IssueRefused("Choose a unit and a category of this go-live.")
-    if application is not None and application.go_live_id != go_live.pk:
-        raise IssueRefused("Choose an application of this go-live.")
+    """Log an issue; (issue, created). The same `client_key` again returns the first issue.
+
+    The category and application are given by id and checked by the statement that writes the
+    issue, so the intake pays no query to look them up (and one removed meanwhile is refused).
+    """
+    if unit.site.go_live_id != go_live.pk:
+        raise IssueRefused("Choose a unit of this go-live.", field="unit")
     if impact not in Impact.values or urgency not in Urgency.values:
         raise IssueRefused("Say who is affected and how bad it is.")
+    intake = _create_statement()
     now = timezone.now()
+    values = {
+        "go_live_id": go_live.pk,
+        "site_id": unit.site_id,
+        "unit_id": unit.pk,
+        "category_id": category_id,
+        "application_id": application_id,
+        "title": title.strip(),
+        "description": description.strip(),
+        "impact": impact,
+        "urgency": urgency,
+        "patient_safety": patient_safety,
+        "workaround_in_use": workaround_in_use,
+        "location_detail": location_detail.strip(),
+        "reporter_user_id": getattr(signed_in(reporter_user), "pk", None),
+        "reporter_name": reporter_name.strip(),
+        "reporter_callback": reporter_callback.strip(),
+        "reporter_tablet_id": reporter_tablet.pk if reporter_tablet is not None else None,
+        "client_key": client_key,
+        "created_at": now,
+        "updated_at": now,
+    }
+    python = {
+        field.attname: values[field.attname] if field.attname in values else field.get_default()
+        for field in intake.given
+    }
+    params = {
+        field.attname: field.get_db_prep_save(python[field.attname], connection)
+        for field in intake.given
+    }
+    params |= {
+        "forced_priority": Priority.P1 if patient_safety else None,
+        "usual_priority": DEFAULT_MATRIX[impact, urgency],
+        "status_label": Issue.Status.NEW.label,
+        **{f"target_{priority}": span for priority, span in RESOLUTION_TARGETS.items()},
+    }
+    # One statement is atomic by itself. A transaction is opened only when more must commit with
+    # it (the patient-safety alerts), or as a savepoint inside the caller's, so that a refused
+    # duplicate leaves the caller's transaction usable.
+    atomic = patient_safety or connection.in_atomic_block
     try:
-        with transaction.atomic():
-            number, rule = _number_and_rule(go_live, impact, urgency)
-            priority = derive_priority(
-                rule=rule, impact=impact, urgency=urgency, patient_safety=patient_safety
-            )
-            issue = Issue.objects.create(
-                go_live=go_live,
-                number=number,
-                site=unit.site,
-                unit=unit,
-                category=category,
-                application=application,
-                title=title.strip(),
-                description=description.strip(),
-                impact=impact,
-                urgency=urgency,
-                priority=priority,
-                due_at=due_at_for(priority=priority, category=category, since=now),
-                created_at=now,
-                updated_at=now,
-                patient_safety=patient_safety,
-                workaround_in_use=workaround_in_use,
-                location_detail=location_detail.strip(),
-                reporter_user=signed_in(reporter_user),
-                reporter_name=reporter_name.strip(),
-                reporter_callback=reporter_callback.strip(),
-                reporter_tablet=reporter_tablet,
-                client_key=client_key,
-            )
-            _event(issue, IssueEvent.Kind.CREATED, reporter_user, new=issue.get_status_display())
+        with transaction.atomic() if atomic else nullcontext():
+            with prepared_cursor() as cursor:
+                cursor.execute(intake.sql, params)
+                row = cursor.fetchone()
+            if row is None:
+                raise _wrong_reference(go_live, category_id, application_id)
+            issue = intake.loaded(python | dict(zip(intake.returned, row, strict=True)))
             if patient_safety:
                 _alert_patient_safety(issue)
     except IntegrityError as exc:
@@ -221,6 +297,14 @@ def create_issue(
             return Issue.objects.get(go_live=go_live, client_key=client_key), False
         raise
     return issue, True
+
+
+def _wrong_reference(go_live: GoLive, category_id: int, application_id: int | None) -> IssueRefused:
+    """Why the intake statement wrote nothing: which of its references is not of the go-live."""
+    if not Category.objects.filter(pk=category_id, go_live=go_live, is_active=True).exists():
+        return IssueRefused("Tap one of the kinds of problem shown.", field="category")
+    assert application_id is not None
+    return IssueRefused("Choose an application from the list, or “Not sure”.", field="application")
 
 
 def _alert_patient_safety(issue: Issue) -> None:

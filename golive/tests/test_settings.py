@@ -167,3 +167,20 @@ def test_a_boolean_variable_with_a_typo_is_refused(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SECURE_COOKIES", "yess")
     with pytest.raises(ImproperlyConfigured, match="SECURE_COOKIES must be true or false"):
         env_bool("SECURE_COOKIES")
+
+
+@pytest.mark.parametrize(("value", "threshold"), [(None, "2"), ("false", "None")])
+def test_prepared_statements_are_on_unless_a_pooler_needs_them_off(
+    value: str | None, threshold: str
+) -> None:
+    env = {"DEBUG": "true"} | ({"DB_PREPARED_STATEMENTS": value} if value else {})
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.db import connection; connection.ensure_connection(); "
+        "print(connection.connection.prepare_threshold)",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == threshold

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from golive.models import EscalationTier, GoLive, Unit
+from golive.models import Application, EscalationTier, GoLive, Unit
 from issues.models import Category, Impact, Issue, Urgency
 from issues.services import create_issue, ensure_issue_setup
 
@@ -43,7 +43,18 @@ def log_issue(printing: Category, four_west: Unit) -> LogIssue:
             "impact": Impact.SEVERAL,
             "urgency": Urgency.WORKAROUND,
         }
-        issue, created = create_issue(go_live=unit.site.go_live, unit=unit, **(defaults | fields))
+        fields = defaults | fields
+        category = fields.pop("category")
+        application = fields.pop("application", None)
+        assert isinstance(category, Category)
+        assert application is None or isinstance(application, Application)
+        issue, created = create_issue(
+            go_live=unit.site.go_live,
+            unit=unit,
+            category_id=category.pk,
+            application_id=application.pk if application else None,
+            **fields,
+        )
         assert created
         return issue
 

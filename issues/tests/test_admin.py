@@ -16,7 +16,7 @@ def issue(mercy: GoLive, four_west: Unit) -> Issue:
     created, _ = create_issue(
         go_live=mercy,
         unit=four_west,
-        category=Category.objects.get(go_live=mercy, name="Printing / labels"),
+        category_id=Category.objects.get(go_live=mercy, name="Printing / labels").pk,
         title="Labels print blank",
         impact=Impact.SEVERAL,
         urgency=Urgency.WORKAROUND,

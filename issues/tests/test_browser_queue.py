@@ -40,7 +40,7 @@ def log(go_live: GoLive, unit: Unit, category: Category, reporter: User, title: 
     issue, _ = create_issue(
         go_live=go_live,
         unit=unit,
-        category=category,
+        category_id=category.pk,
         title=title,
         impact=Impact.SEVERAL,
         urgency=Urgency.WORKAROUND,

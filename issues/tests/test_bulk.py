@@ -173,7 +173,7 @@ def test_a_ticked_issue_of_another_go_live_is_left_alone(
     theirs, _ = create_issue(
         go_live=lakeside,
         unit=unit,
-        category=lakeside.issue_categories.first(),  # type: ignore[arg-type]
+        category_id=lakeside.issue_categories.get(name="Printing / labels").pk,
         title="Theirs",
         impact=Impact.ONE_USER,
         urgency=Urgency.QUESTION,

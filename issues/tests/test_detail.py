@@ -180,7 +180,7 @@ def test_it_shows_the_tablet_reporter_with_a_callback_link_and_everyone_else_aff
     issue, _ = create_issue(
         go_live=mercy,
         unit=four_west,
-        category=printing,  # type: ignore[arg-type]
+        category_id=printing.pk,
         title="Labels print blank",
         impact=Impact.SEVERAL,
         urgency=Urgency.WORKAROUND,

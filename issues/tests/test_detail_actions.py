@@ -425,7 +425,7 @@ def test_an_issue_cannot_be_linked_to_itself_or_to_another_go_lives_issue(
         theirs, _ = create_issue(
             go_live=lakeside,
             unit=unit,
-            category=category,
+            category_id=category.pk,
             title=title,
             impact=Impact.ONE_USER,
             urgency=Urgency.QUESTION,

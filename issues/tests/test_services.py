@@ -1,15 +1,16 @@
 """The issue workflow at the service level: numbers, priority, idempotent intake, transitions, claims."""
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from pytest_django import DjangoAssertNumQueries
 
-from golive.models import Contact, EscalationTier, GoLive, Notification, Unit
+from golive.models import Application, Contact, EscalationTier, GoLive, Notification, Unit
 from issues.models import Category, Impact, Issue, IssueEvent, PriorityRule, Urgency
 from issues.services import (
     IssueRefused,
@@ -37,10 +38,23 @@ def log(unit: Unit, category: Category, **fields: object) -> Issue:
         "urgency": Urgency.WORKAROUND,
     }
     issue, created = create_issue(
-        go_live=unit.site.go_live, unit=unit, category=category, **(defaults | fields)
+        go_live=unit.site.go_live, unit=unit, category_id=category.pk, **(defaults | fields)
     )
     assert created
     return issue
+
+
+def resend(unit: Unit, category: Category, client_key: str) -> tuple[Issue, bool]:
+    """The form `log` sent, sent again with the same key."""
+    return create_issue(
+        go_live=unit.site.go_live,
+        unit=unit,
+        category_id=category.pk,
+        title="Labels print blank",
+        impact=Impact.SEVERAL,
+        urgency=Urgency.WORKAROUND,
+        client_key=client_key,
+    )
 
 
 def test_setup_is_repeatable_and_seeds_fourteen_categories_and_nine_matrix_cells(
@@ -103,15 +117,7 @@ def test_issues_are_numbered_in_order_per_go_live_and_logged(
 
 def test_the_same_form_key_twice_gives_one_issue(four_west: Unit, printing: Category) -> None:
     first = log(four_west, printing, client_key="tab-1:abc")
-    again, created = create_issue(
-        go_live=four_west.site.go_live,
-        unit=four_west,
-        category=printing,
-        title="Labels print blank",
-        impact=Impact.SEVERAL,
-        urgency=Urgency.WORKAROUND,
-        client_key="tab-1:abc",
-    )
+    again, created = resend(four_west, printing, "tab-1:abc")
     assert (again, created) == (first, False)
     assert Issue.objects.count() == 1
 
@@ -122,16 +128,105 @@ def test_another_go_lives_unit_is_refused(
     other_unit = Unit.objects.create(
         site=lakeside.sites.create(name="Lake", code="LK"), name="Lake ED"
     )
-    with pytest.raises(IssueRefused, match="unit and a category of this go-live"):
+    with pytest.raises(IssueRefused, match="unit of this go-live"):
         create_issue(
             go_live=mercy,
             unit=other_unit,
-            category=printing,
+            category_id=printing.pk,
             title="x",
             impact=Impact.ONE_USER,
             urgency=Urgency.QUESTION,
         )
     assert not Issue.objects.exists()
+
+
+def test_another_go_lives_or_a_retired_category_is_refused_and_uses_no_number(
+    four_west: Unit, printing: Category, lakeside: GoLive
+) -> None:
+    ensure_issue_setup(go_live=lakeside)
+    theirs = Category.objects.get(go_live=lakeside, name="Printing / labels")
+    retired = Category.objects.create(go_live=printing.go_live, name="Old", is_active=False)
+    for category in (theirs, retired):
+        with pytest.raises(IssueRefused, match="kinds of problem shown") as refused:
+            log(four_west, category)
+        assert refused.value.field == "category"
+    assert not Issue.objects.exists() and not IssueEvent.objects.exists()
+    # The refused ones took no number: the next issue is still the first.
+    assert log(four_west, printing).code == "GL-1001"
+
+
+def test_another_go_lives_application_is_refused(
+    four_west: Unit, printing: Category, orders_app: Application, lakeside: GoLive
+) -> None:
+    theirs = Application.objects.create(go_live=lakeside, name="Orders")
+    with pytest.raises(IssueRefused, match="application from the list") as refused:
+        log(four_west, printing, application_id=theirs.pk)
+    assert refused.value.field == "application"
+    assert not Issue.objects.exists()
+    assert log(four_west, printing, application_id=orders_app.pk).application == orders_app
+
+
+@pytest.mark.parametrize(("urgency", "hours"), [(Urgency.BLOCKED, 4), (Urgency.QUESTION, 72)])
+def test_the_due_time_is_the_priority_target_and_none_for_an_enhancement(
+    four_west: Unit, printing: Category, urgency: str, hours: int
+) -> None:
+    issue = log(
+        four_west, printing, impact=Impact.UNIT if hours == 4 else Impact.ONE_USER, urgency=urgency
+    )
+    assert issue.due_at == issue.created_at + dt.timedelta(hours=hours)
+    issue.refresh_from_db()
+    assert issue.due_at == issue.created_at + dt.timedelta(hours=hours)
+    wish = Category.objects.get(go_live=printing.go_live, name="Enhancement request")
+    assert log(four_west, wish, urgency=urgency).due_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_intake_is_one_statement_and_returns_the_stored_issue(
+    four_west: Unit, printing: Category, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    with django_assert_num_queries(1):
+        issue = log(four_west, printing, title="  Printer jams  ", client_key="k-1")
+    stored = Issue.objects.get()
+    assert issue == stored
+    fields = ("number", "title", "priority", "status", "version", "created_at", "routing_pending")
+    assert [getattr(issue, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert issue.title == "Printer jams" and issue.routing_pending
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_intake_statement_is_prepared_once_per_connection_or_not_at_all_when_told(
+    four_west: Unit, printing: Category
+) -> None:
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall() if "issues_issuecounter" in row[0]]
+
+    for n in range(4):
+        log(four_west, printing, title=f"Printer {n}")
+    # PostgreSQL parses and plans it once, then runs it with new parameters each time.
+    assert len(prepared()) == 1
+    # Behind a pooler that cannot keep prepared statements (DB_PREPARED_STATEMENTS=false), the
+    # same statement runs unprepared.
+    connection.close()
+    connection.ensure_connection()
+    connection.connection.prepare_threshold = None
+    for n in range(4):
+        log(four_west, printing, title=f"Scanner {n}")
+    assert prepared() == []
+    assert Issue.objects.count() == 8
+    connection.close()  # the next test gets a connection as the settings make it
+
+
+def test_a_resend_inside_the_callers_transaction_leaves_it_usable(
+    four_west: Unit, printing: Category
+) -> None:
+    first = log(four_west, printing, client_key="k-2")
+    with transaction.atomic():
+        again, created = resend(four_west, printing, "k-2")
+        # The refused INSERT was inside a savepoint: the transaction goes on.
+        assert Issue.objects.count() == 1
+    assert (again, created) == (first, False)
 
 
 def test_a_patient_safety_issue_is_p1_and_tells_the_leadership_line_once(

@@ -61,13 +61,13 @@ def new_issue(request: HttpRequest) -> HttpResponse:
             issue = submit_intake(
                 go_live=floor.go_live,
                 unit=floor.tablet.unit if floor.tablet is not None else data["unit"],
-                category=data["category"],
+                category_id=data["category"],
                 title=data["title"],
                 impact=data["impact"],
                 urgency=data["urgency"],
                 description=data["description"],
                 location_detail=data["location_detail"],
-                application=data["application"],
+                application_id=data["application"],
                 patient_safety=data["patient_safety"],
                 workaround_in_use=data["workaround_in_use"],
                 reporter_user=user,
@@ -78,7 +78,7 @@ def new_issue(request: HttpRequest) -> HttpResponse:
                 photo=data["photo"],
             )
         except IssueRefused as exc:
-            form.add_error(None, str(exc))
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
             return redirect("issues:confirmation", pk=issue.pk)
     context = {

@@ -438,7 +438,7 @@ class Command(BaseCommand):
     def seed_issues(self, go_live: GoLive) -> list[Issue]:
         units = {unit.name: unit for unit in Unit.objects.filter(site__go_live=go_live)}
         categories = {c.name: c for c in Category.objects.filter(go_live=go_live)}
-        applications = {a.name: a for a in Application.objects.filter(go_live=go_live)}
+        applications = dict(Application.objects.filter(go_live=go_live).values_list("name", "pk"))
         users = {
             u.username: u for u in User.objects.filter(username__in=["floor", "agent", "support"])
         }
@@ -449,14 +449,14 @@ class Command(BaseCommand):
             issue, _ = create_issue(
                 go_live=go_live,
                 unit=units[spec.unit],
-                category=categories[spec.category],
+                category_id=categories[spec.category].pk,
                 title=spec.title,
                 description=spec.description,
                 impact=spec.impact,
                 urgency=spec.urgency,
                 patient_safety=spec.patient_safety,
                 workaround_in_use=spec.urgency == W,
-                application=applications.get(spec.application),
+                application_id=applications.get(spec.application),
                 location_detail=spec.location,
                 reporter_user=floor,
                 reporter_name="" if floor else spec.reporter,
