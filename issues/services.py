@@ -146,8 +146,10 @@ def _create_statement() -> _IntakeStatement:
     given = [
         field for field in writable_fields(Issue) if field.attname not in _IntakeStatement.returned
     ]
+    # The targets are constants of the code: written into the statement, not sent each time.
     targets = ", ".join(
-        f"('{priority}', %(target_{priority})s::interval)" for priority in RESOLUTION_TARGETS
+        f"('{priority}', interval '{int(span.total_seconds())} seconds')"
+        for priority, span in RESOLUTION_TARGETS.items()
     )
     statement = f"""
         WITH allowed AS (
@@ -274,7 +276,6 @@ def create_issue(
         "forced_priority": Priority.P1 if patient_safety else None,
         "usual_priority": DEFAULT_MATRIX[impact, urgency],
         "status_label": Issue.Status.NEW.label,
-        **{f"target_{priority}": span for priority, span in RESOLUTION_TARGETS.items()},
     }
     # One statement is atomic by itself. A transaction is opened only when more must commit with
     # it (the patient-safety alerts), or as a savepoint inside the caller's, so that a refused
@@ -301,10 +302,14 @@ def create_issue(
 
 def _wrong_reference(go_live: GoLive, category_id: int, application_id: int | None) -> IssueRefused:
     """Why the intake statement wrote nothing: which of its references is not of the go-live."""
-    if not Category.objects.filter(pk=category_id, go_live=go_live, is_active=True).exists():
-        return IssueRefused("Tap one of the kinds of problem shown.", field="category")
-    assert application_id is not None
-    return IssueRefused("Choose an application from the list, or “Not sure”.", field="application")
+    if (
+        application_id is not None
+        and not Application.objects.filter(pk=application_id, go_live=go_live).exists()
+    ):
+        return IssueRefused(
+            "Choose an application from the list, or “Not sure”.", field="application"
+        )
+    return IssueRefused("Tap one of the kinds of problem shown.", field="category")
 
 
 def _alert_patient_safety(issue: Issue) -> None:
