@@ -15,10 +15,8 @@ rule lives here once:
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
@@ -32,14 +30,12 @@ from django.utils import timezone
 from golive.lib.rows import Columns, prepared_cursor
 from golive.models import GoLive, Membership, Role, Site, Unit
 from golive.permissions import DESK, home_units, managed_units
-from issues.models import Issue, IssueReporter, UnitTablet
+from issues.models import TABLET_LAST_USED_EVERY, Issue, IssueReporter, UnitTablet
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 TABLET_COOKIE = "golive_tablet"
-# A tablet's "last used" is written at most this often, so browsing costs no write per request.
-LAST_USED_EVERY = dt.timedelta(minutes=1)
 
 View = Callable[..., HttpResponse]
 
@@ -73,13 +69,62 @@ def tablet_issues(tablet: UnitTablet) -> QuerySet[Issue]:
     return Issue.objects.filter(go_live_id=tablet.go_live_id, unit_id=tablet.unit_id)
 
 
-@dataclass(frozen=True)
-class Floor:
-    """Who is at a floor page: a member (user and membership) or an enrolled tablet."""
+class TabletRevoked(Exception):
+    """The tablet at a floor page turned out unknown, revoked or of a closed unit."""
 
-    go_live: GoLive
-    membership: Membership | None = None
-    tablet: UnitTablet | None = None
+
+class Floor:
+    """Who is at a floor page: a member (user and membership) or an enrolled unit tablet.
+
+    A tablet posting to a view marked `tablet_checked_by_write` comes in unchecked: the statement
+    that writes checks its secret itself (`unchecked_secret_hash`), so the submission pays no
+    lookup. Whatever needs the tablet before that (`tablet`, `go_live`, `check`) looks it up then,
+    the usual way, and raises `TabletRevoked` if it is not enrolled, which `floor_access` answers
+    with the revoked page.
+    """
+
+    def __init__(
+        self,
+        *,
+        go_live: GoLive | None = None,
+        membership: Membership | None = None,
+        tablet: UnitTablet | None = None,
+        unchecked: Callable[[], UnitTablet | None] | None = None,
+        unchecked_secret_hash: str = "",
+    ) -> None:
+        if go_live is None and unchecked is None:
+            raise TypeError("A floor has a go-live, or an unchecked tablet to find it from.")
+        self.membership = membership
+        self._go_live = go_live
+        self._tablet = tablet
+        self._unchecked = unchecked
+        self.unchecked_secret_hash = unchecked_secret_hash
+
+    def check(self) -> None:
+        """Look up an unchecked tablet now; TabletRevoked if it is not enrolled."""
+        if self._unchecked is None:
+            return
+        tablet = self._unchecked()
+        if tablet is None:
+            raise TabletRevoked
+        self._unchecked, self.unchecked_secret_hash = None, ""
+        self._tablet, self._go_live = tablet, tablet.go_live
+
+    @property
+    def go_live(self) -> GoLive:
+        self.check()
+        assert self._go_live is not None
+        return self._go_live
+
+    @property
+    def tablet(self) -> UnitTablet | None:
+        self.check()
+        return self._tablet
+
+    @property
+    def on_tablet(self) -> bool:
+        """A tablet, checked or not (no query)."""
+        return self._tablet is not None or self._unchecked is not None
 
     @property
     def user(self) -> AbstractBaseUser | None:
@@ -101,30 +146,52 @@ class Floor:
         return home_units(self.membership)
 
 
+def tablet_checked_by_write(view: View) -> View:
+    """Marks a floor view whose tablet POSTs are checked by the statement that writes them (see
+    `Floor`): the middleware leaves the tablet unchecked there instead of looking it up."""
+    view.tablet_checked_by_write = True  # type: ignore[attr-defined]
+    return view
+
+
 def floor_access(view: View) -> View:
     """A floor page: open to an enrolled tablet and to any member of the current go-live.
 
     The view receives `request.floor`. A signed-in member wins over a tablet cookie (someone who
-    signs in on a shared tablet acts as themself). A revoked tablet is told so, plainly.
+    signs in on a shared tablet acts as themself). A revoked tablet is told so, plainly, also when
+    an unchecked one turns out revoked during the view.
     """
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         membership: Membership | None = getattr(request, "membership", None)
         tablet: UnitTablet | None = getattr(request, "tablet", None)
+        unchecked: str = getattr(request, "tablet_unchecked", "")
         if request.user.is_authenticated and membership is not None:
-            request.floor = Floor(go_live=membership.go_live, membership=membership)  # type: ignore[attr-defined]
+            floor = Floor(go_live=membership.go_live, membership=membership)
         elif tablet is not None:
-            request.floor = Floor(go_live=tablet.go_live, tablet=tablet)  # type: ignore[attr-defined]
+            floor = Floor(go_live=tablet.go_live, tablet=tablet)
+        elif unchecked:
+            floor = Floor(
+                unchecked=lambda: check_tablet(request, unchecked),
+                unchecked_secret_hash=hash_secret(unchecked),
+            )
         elif getattr(request, "tablet_revoked", False):
-            return render(request, "issues/tablet_revoked.html", status=403)
+            return _revoked(request)
         elif request.user.is_authenticated:
             return render(request, "golive/no_go_live.html", status=403)
         else:
             return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
+        request.floor = floor  # type: ignore[attr-defined]
+        try:
+            return view(request, *args, **kwargs)
+        except TabletRevoked:
+            return _revoked(request)
 
     return wrapper
+
+
+def _revoked(request: HttpRequest) -> HttpResponse:
+    return render(request, "issues/tablet_revoked.html", status=403)
 
 
 def floor_of(request: HttpRequest) -> Floor:
@@ -196,11 +263,27 @@ def tablet_by_secret(secret: str) -> UnitTablet | None:
     return tablet
 
 
+def check_tablet(request: HttpRequest, secret: str) -> UnitTablet | None:
+    """Look up the tablet whose secret the cookie holds and set `request.tablet` (or
+    `request.tablet_revoked`); the go-live's time zone is activated for the tablet."""
+    tablet = tablet_by_secret(secret)
+    if tablet is None or tablet.is_revoked or not tablet.unit.is_active:
+        request.tablet_revoked = True  # type: ignore[attr-defined]
+        return None
+    request.tablet = tablet  # type: ignore[attr-defined]
+    timezone.activate(tablet.go_live.tzinfo)
+    now = timezone.now()
+    if tablet.last_used_at is None or now - tablet.last_used_at > TABLET_LAST_USED_EVERY:
+        UnitTablet.objects.filter(pk=tablet.pk).update(last_used_at=now)
+    return tablet
+
+
 class TabletMiddleware:
     """Sets `request.tablet` to the enrolled, unrevoked tablet whose secret the cookie holds.
 
     No cookie, no query. A revoked or unknown secret sets `request.tablet_revoked` so floor pages
-    can say why the tablet stopped working. The go-live's time zone is activated for the tablet.
+    can say why the tablet stopped working. A POST to a view marked `tablet_checked_by_write`
+    leaves the secret in `request.tablet_unchecked` instead: the view's write checks it.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -209,15 +292,16 @@ class TabletMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.tablet = None  # type: ignore[attr-defined]
         request.tablet_revoked = False  # type: ignore[attr-defined]
-        secret = request.COOKIES.get(TABLET_COOKIE)
-        if secret and not getattr(request, "membership", None):
-            tablet = tablet_by_secret(secret)
-            if tablet is None or tablet.is_revoked or not tablet.unit.is_active:
-                request.tablet_revoked = True  # type: ignore[attr-defined]
-            else:
-                request.tablet = tablet  # type: ignore[attr-defined]
-                timezone.activate(tablet.go_live.tzinfo)
-                now = timezone.now()
-                if tablet.last_used_at is None or now - tablet.last_used_at > LAST_USED_EVERY:
-                    UnitTablet.objects.filter(pk=tablet.pk).update(last_used_at=now)
+        request.tablet_unchecked = ""  # type: ignore[attr-defined]
         return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: View, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        secret = request.COOKIES.get(TABLET_COOKIE)
+        if not secret or getattr(request, "membership", None):
+            return
+        if request.method == "POST" and getattr(view, "tablet_checked_by_write", False):
+            request.tablet_unchecked = secret  # type: ignore[attr-defined]
+        else:
+            check_tablet(request, secret)

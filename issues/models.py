@@ -176,6 +176,10 @@ class AssignmentRule(models.Model):
         return f"{self.tier}: {', '.join(self.roles) or 'nobody'}"
 
 
+# A tablet's "last used" is written at most this often, so browsing costs no write per request.
+TABLET_LAST_USED_EVERY = dt.timedelta(minutes=1)
+
+
 class UnitTablet(models.Model):
     """A shared device on a unit, enrolled by a manager with a one-time link: no personal login.
 
@@ -232,6 +236,17 @@ class IssueCounter(models.Model):
         return f"{self.go_live}: {self.last_number}"
 
 
+# Issue's optional references, each indexed where set (see Issue.Meta.indexes).
+_SET_ONLY = [
+    ("application", "issue_application_idx"),
+    ("reporter_user", "issue_reporter_user_idx"),
+    ("assignee", "issue_assignee_idx"),
+    ("tier", "issue_tier_idx"),
+    ("parent", "issue_parent_idx"),
+    ("reporter_tablet", "issue_reporter_tablet_idx"),
+]
+
+
 class Issue(models.Model):
     class Status(models.TextChoices):
         NEW = "new", "New"
@@ -257,7 +272,12 @@ class Issue(models.Model):
     location_detail = models.CharField("room / workstation / device", max_length=120, blank=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="issues")
     application = models.ForeignKey(
-        Application, null=True, blank=True, on_delete=models.SET_NULL, related_name="issues"
+        Application,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="issues",
+        db_index=False,
     )
     title = models.CharField(max_length=120)
     description = models.TextField(max_length=4000, blank=True)
@@ -274,6 +294,7 @@ class Issue(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="reported_issues",
+        db_index=False,
     )
     reporter_name = models.CharField(max_length=120, blank=True)
     reporter_callback = models.CharField(
@@ -286,12 +307,23 @@ class Issue(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_issues",
+        db_index=False,
     )
     tier = models.ForeignKey(
-        EscalationTier, null=True, blank=True, on_delete=models.SET_NULL, related_name="issues"
+        EscalationTier,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="issues",
+        db_index=False,
     )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        db_index=False,
     )
     parent_link = models.CharField(max_length=10, choices=Link.choices, blank=True)
     resolution = models.TextField(max_length=4000, blank=True)
@@ -299,7 +331,12 @@ class Issue(models.Model):
     # The key the intake form was opened with: a double tap or a resend returns the same issue.
     client_key = models.CharField(max_length=64, blank=True)
     reporter_tablet = models.ForeignKey(
-        UnitTablet, null=True, blank=True, on_delete=models.SET_NULL, related_name="issues"
+        UnitTablet,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="issues",
+        db_index=False,
     )
     # When the issue should be resolved by (none for enhancement requests): the queue's "overdue".
     due_at = models.DateTimeField(null=True, blank=True)
@@ -361,6 +398,12 @@ class Issue(models.Model):
             models.Index(fields=["go_live", "assignee", "status"]),
             models.Index(fields=["go_live", "unit", "status"]),
             GinIndex(fields=["search"], name="issue_search_idx"),
+            # The optional references are indexed only where set: most issues leave most of them
+            # empty, and an issue logged then skips those indexes (lookups are by a value).
+            *(
+                models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=index)
+                for name, index in _SET_ONLY
+            ),
         ]
 
     def __str__(self) -> str:
@@ -423,7 +466,12 @@ class IssueEvent(models.Model):
         Issue, on_delete=models.CASCADE, related_name="events", db_index=False
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -435,7 +483,13 @@ class IssueEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["issue", "at"])]
+        indexes = [
+            models.Index(fields=["issue", "at"]),
+            # Tablets' and the system's events have no actor: only the others are indexed.
+            models.Index(
+                fields=["actor"], condition=Q(actor__isnull=False), name="issueevent_actor_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.issue_id}"

@@ -38,6 +38,7 @@ from issues.models import (
     DEFAULT_MATRIX,
     LATER_TIER_ROLES,
     RESOLUTION_TARGETS,
+    TABLET_LAST_USED_EVERY,
     AssignmentRule,
     Category,
     Impact,
@@ -117,12 +118,17 @@ def due_at_for(*, priority: str, category: Category, since: dt.datetime) -> dt.d
     return since + RESOLUTION_TARGETS[priority]
 
 
+# Where an issue is logged: given by the caller, or taken from the tablet whose secret is given.
+_PLACE = ("go_live_id", "site_id", "unit_id", "reporter_tablet_id")
+
+
 @dataclass(frozen=True)
 class _IntakeStatement:
     sql: str
     given: list[Field[Any, Any]]  # the issue's columns it takes as parameters, by attname
-    # What it returns: the columns the database decides (the rest are the parameters).
-    returned = ("id", "number", "priority", "due_at")
+    defaults: dict[str, Any]  # what those columns take when the caller leaves them out
+    # The issue's columns it returns: those the database decides, and the place.
+    returned = ("id", "number", "priority", "due_at", *_PLACE)
 
     def loaded(self, values: dict[str, Any]) -> Issue:
         """The stored issue from what was sent and what the database decided, without a reload
@@ -132,52 +138,70 @@ class _IntakeStatement:
 
 
 @cache
-def _create_statement() -> _IntakeStatement:
+def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
     """The one statement that logs an issue (built once; every submission pays one round trip).
 
-    In order: the category (active, of the go-live) and the application (if any, of the go-live)
-    are checked; the go-live's counter gives the number, its row lock held until commit so two
-    issues logged at once never share one; the priority is P1 for a patient-safety issue, else the
-    go-live's matrix cell, else the usual matrix; the due time is the priority's resolution target,
-    none for an enhancement request (as `due_at_for`); the issue and its "created" event are
-    written. A reference that fails its check writes nothing, counter included:
-    the statement returns no row and `create_issue` says which one was wrong.
+    In order: the place is the caller's go-live, site and unit, or, `by_tablet`, those of the
+    tablet whose secret is given, if it is enrolled, not revoked and its unit open (its "last
+    used" is written at most once a minute); the category (active, of the go-live) and the
+    application (if any, of the go-live) are checked; the go-live's counter gives the number, its
+    row lock held until commit so two issues logged at once never share one; the priority is P1
+    for a patient-safety issue, else the go-live's matrix cell, else the usual matrix; the due time
+    is the priority's resolution target, none for an enhancement request (as `due_at_for`); the
+    issue and its "created" event are written. A tablet or reference that fails its check writes
+    nothing, counter included: the statement returns no row and `create_issue` says which failed.
     """
     given = [
         field for field in writable_fields(Issue) if field.attname not in _IntakeStatement.returned
     ]
-    # The targets are constants of the code: written into the statement, not sent each time.
     targets = ", ".join(
         f"('{priority}', interval '{int(span.total_seconds())} seconds')"
         for priority, span in RESOLUTION_TARGETS.items()
     )
+    tablets = UnitTablet._meta.db_table
+    if by_tablet:
+        place = f"""
+            SELECT t.go_live_id, u.site_id, t.unit_id, t.id AS reporter_tablet_id
+            FROM {tablets} t JOIN {Unit._meta.db_table} u ON u.id = t.unit_id
+            WHERE t.secret_hash = %(tablet_secret_hash)s AND t.revoked_at IS NULL AND u.is_active
+        ), touched AS (
+            UPDATE {tablets} AS t SET last_used_at = %(created_at)s FROM place
+            WHERE t.id = place.reporter_tablet_id AND (t.last_used_at IS NULL
+              OR t.last_used_at < %(created_at)s - interval '{int(TABLET_LAST_USED_EVERY.total_seconds())} seconds')
+        """
+    else:
+        place = ", ".join(f"%({column})s::bigint AS {column}" for column in _PLACE)
+        place = f"SELECT {place}"
     statement = f"""
-        WITH allowed AS (
-            SELECT c.is_enhancement FROM {Category._meta.db_table} c
-            WHERE c.id = %(category_id)s AND c.go_live_id = %(go_live_id)s AND c.is_active
+        WITH place AS ({place}
+        ), allowed AS (
+            SELECT c.is_enhancement FROM {Category._meta.db_table} c, place
+            WHERE c.id = %(category_id)s AND c.go_live_id = place.go_live_id AND c.is_active
               AND (%(application_id)s::bigint IS NULL OR EXISTS (
                   SELECT FROM {Application._meta.db_table} a
-                  WHERE a.id = %(application_id)s AND a.go_live_id = %(go_live_id)s))
+                  WHERE a.id = %(application_id)s AND a.go_live_id = place.go_live_id))
         ), counter AS (
             INSERT INTO {IssueCounter._meta.db_table} AS n (go_live_id, last_number)
-            SELECT %(go_live_id)s, {FIRST_NUMBER} FROM allowed
+            SELECT place.go_live_id, {FIRST_NUMBER} FROM allowed, place
             ON CONFLICT (go_live_id) DO UPDATE SET last_number = n.last_number + 1
             RETURNING n.last_number
-        ), ranked AS (
+        ), ranked AS MATERIALIZED (
             SELECT counter.last_number AS number, allowed.is_enhancement,
                    COALESCE(%(forced_priority)s, (
                        SELECT r.priority FROM {PriorityRule._meta.db_table} r
-                       WHERE r.go_live_id = %(go_live_id)s AND r.impact = %(impact)s
+                       WHERE r.go_live_id = place.go_live_id AND r.impact = %(impact)s
                          AND r.urgency = %(urgency)s
                    ), %(usual_priority)s) AS priority
-            FROM counter, allowed
+            FROM counter, allowed, place
         ), issue AS (
             INSERT INTO {Issue._meta.db_table} AS i
-                ({", ".join(field.column for field in given)}, number, priority, due_at)
+                ({", ".join(field.column for field in given)},
+                 {", ".join(_PLACE)}, number, priority, due_at)
             SELECT {", ".join(f"%({field.attname})s" for field in given)},
+                   {", ".join(f"place.{column}" for column in _PLACE)},
                    ranked.number, ranked.priority,
                    CASE WHEN ranked.is_enhancement THEN NULL ELSE %(created_at)s + target.span END
-            FROM ranked JOIN (VALUES {targets}) AS target (priority, span)
+            FROM place, ranked JOIN (VALUES {targets}) AS target (priority, span)
               ON target.priority = ranked.priority
             RETURNING {", ".join(f"i.{column}" for column in _IntakeStatement.returned)}
         ), event AS (
@@ -189,7 +213,13 @@ def _create_statement() -> _IntakeStatement:
         )
         SELECT * FROM issue
     """
-    return _IntakeStatement(sql=statement, given=given)
+    # Made once, ready to send (a callable default, such as a time, is the caller's to give).
+    defaults = {
+        field.attname: field.get_db_prep_save(field.get_default(), connection)
+        for field in given
+        if not (field.has_default() and callable(field.default))
+    }
+    return _IntakeStatement(sql=statement, given=given, defaults=defaults)
 
 
 def _event(
@@ -215,8 +245,9 @@ def _event(
 
 def create_issue(
     *,
-    go_live: GoLive,
-    unit: Unit,
+    go_live: GoLive | None = None,
+    unit: Unit | None = None,
+    tablet_secret_hash: str = "",
     category_id: int,
     title: str,
     impact: str,
@@ -234,19 +265,30 @@ def create_issue(
 ) -> tuple[Issue, bool]:
     """Log an issue; (issue, created). The same `client_key` again returns the first issue.
 
-    The category and application are given by id and checked by the statement that writes the
-    issue, so the intake pays no query to look them up (and one removed meanwhile is refused).
+    The place is the `go_live` and `unit` given, or the go-live and unit of the tablet whose secret
+    hash is given (`tablet_secret_hash`): the statement that writes the issue checks that tablet
+    itself, so a tablet's submission needs no lookup before it, and a tablet revoked meanwhile
+    writes nothing. The category and application are given by id and checked the same way.
     """
-    if unit.site.go_live_id != go_live.pk:
+    if tablet_secret_hash:
+        place: dict[str, Any] = {"tablet_secret_hash": tablet_secret_hash}
+    elif go_live is None or unit is None:
+        raise TypeError("create_issue needs the go-live and the unit, or a tablet's secret hash.")
+    elif unit.site.go_live_id != go_live.pk:
         raise IssueRefused("Choose a unit of this go-live.", field="unit")
+    else:
+        place = {
+            "go_live_id": go_live.pk,
+            "site_id": unit.site_id,
+            "unit_id": unit.pk,
+            "reporter_tablet_id": reporter_tablet.pk if reporter_tablet is not None else None,
+        }
     if impact not in Impact.values or urgency not in Urgency.values:
         raise IssueRefused("Say who is affected and how bad it is.")
-    intake = _create_statement()
+    intake = _create_statement(by_tablet=bool(tablet_secret_hash))
     now = timezone.now()
-    values = {
-        "go_live_id": go_live.pk,
-        "site_id": unit.site_id,
-        "unit_id": unit.pk,
+    # Plain values that psycopg sends as they are; the columns left out take their defaults.
+    given = intake.defaults | {
         "category_id": category_id,
         "application_id": application_id,
         "title": title.strip(),
@@ -259,19 +301,11 @@ def create_issue(
         "reporter_user_id": getattr(signed_in(reporter_user), "pk", None),
         "reporter_name": reporter_name.strip(),
         "reporter_callback": reporter_callback.strip(),
-        "reporter_tablet_id": reporter_tablet.pk if reporter_tablet is not None else None,
         "client_key": client_key,
         "created_at": now,
         "updated_at": now,
     }
-    python = {
-        field.attname: values[field.attname] if field.attname in values else field.get_default()
-        for field in intake.given
-    }
-    params = {
-        field.attname: field.get_db_prep_save(python[field.attname], connection)
-        for field in intake.given
-    }
+    params = given | place
     params |= {
         "forced_priority": Priority.P1 if patient_safety else None,
         "usual_priority": DEFAULT_MATRIX[impact, urgency],
@@ -287,24 +321,46 @@ def create_issue(
                 cursor.execute(intake.sql, params)
                 row = cursor.fetchone()
             if row is None:
-                raise _wrong_reference(go_live, category_id, application_id)
-            issue = intake.loaded(python | dict(zip(intake.returned, row, strict=True)))
+                raise _refusal(go_live, tablet_secret_hash, category_id, application_id)
+            issue = intake.loaded(given | dict(zip(intake.returned, row, strict=True)))
             if patient_safety:
                 _alert_patient_safety(issue)
     except IntegrityError as exc:
         # A retry of the same form (a double tap, a resend after a timeout): the first one stands.
         # Left to the unique index rather than looked up first, which saves the common case a query.
         if client_key and "issue_unique_client_key" in str(exc):
-            return Issue.objects.get(go_live=go_live, client_key=client_key), False
+            first = Issue.objects.filter(client_key=client_key)
+            if tablet_secret_hash:
+                return first.get(go_live__tablets__secret_hash=tablet_secret_hash), False
+            return first.get(go_live=go_live), False
         raise
     return issue, True
 
 
-def _wrong_reference(go_live: GoLive, category_id: int, application_id: int | None) -> IssueRefused:
-    """Why the intake statement wrote nothing: which of its references is not of the go-live."""
+def _refusal(
+    go_live: GoLive | None, tablet_secret_hash: str, category_id: int, application_id: int | None
+) -> IssueRefused:
+    """Why the intake statement wrote nothing: the tablet, or which reference is not of the
+    go-live."""
+    if tablet_secret_hash:
+        go_live_id = (
+            UnitTablet.objects.filter(
+                secret_hash=tablet_secret_hash, revoked_at=None, unit__is_active=True
+            )
+            .values_list("go_live_id", flat=True)
+            .first()
+        )
+        if go_live_id is None:
+            return IssueRefused(
+                "This tablet is no longer enrolled, so nothing was logged. Call the help desk, "
+                "or ask your manager to enroll the tablet again."
+            )
+    else:
+        assert go_live is not None
+        go_live_id = go_live.pk
     if (
         application_id is not None
-        and not Application.objects.filter(pk=application_id, go_live=go_live).exists()
+        and not Application.objects.filter(pk=application_id, go_live_id=go_live_id).exists()
     ):
         return IssueRefused(
             "Choose an application from the list, or “Not sure”.", field="application"

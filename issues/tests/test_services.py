@@ -218,6 +218,31 @@ def test_the_intake_statement_is_prepared_once_per_connection_or_not_at_all_when
     connection.close()  # the next test gets a connection as the settings make it
 
 
+@pytest.mark.parametrize(
+    ("lookup", "index"),
+    [
+        ("parent_id", "issue_parent_idx"),
+        ("reporter_user_id", "issue_reporter_user_idx"),
+        ("assignee_id", "issue_assignee_idx"),
+        ("application_id", "issue_application_idx"),
+    ],
+)
+def test_an_optional_reference_indexed_only_where_set_still_serves_its_lookups(
+    four_west: Unit, printing: Category, lookup: str, index: str
+) -> None:
+    """Issues without the reference stay out of its index (an issue logged skips it), and a
+    lookup by a value can still use it: PostgreSQL proves the value is not null."""
+    log(four_west, printing)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT id FROM issues_issue WHERE {lookup} = %s", [1])
+        plan = " ".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SELECT pg_get_indexdef(%s::regclass)", [index])
+        (definition,) = cursor.fetchone()
+    assert index in plan
+    assert definition.endswith(f"WHERE ({lookup} IS NOT NULL)")
+
+
 def test_a_resend_inside_the_callers_transaction_leaves_it_usable(
     four_west: Unit, printing: Category
 ) -> None:

@@ -9,6 +9,7 @@ unit's issues and nobody reaches another go-live's.
 from __future__ import annotations
 
 import mimetypes
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -20,7 +21,13 @@ from django_htmx.http import retarget
 
 from golive.models import Unit
 from golive.views.golives import posted
-from issues.access import Floor, floor_access, floor_of, get_issue_for_floor
+from issues.access import (
+    Floor,
+    floor_access,
+    floor_of,
+    get_issue_for_floor,
+    tablet_checked_by_write,
+)
 from issues.forms_intake import IntakeForm, JoinForm
 from issues.intake import (
     joinable_issue,
@@ -35,9 +42,18 @@ from issues.services import IssueRefused, add_reporter
 
 def _member_units(floor: Floor) -> QuerySet[Unit] | None:
     """The units a member chooses among; None on a tablet, whose unit is fixed."""
-    if floor.tablet is not None:
+    if floor.on_tablet:
         return None
     return floor.units().select_related("site").order_by("site__name", "name")
+
+
+def _place(floor: Floor, unit: Unit | None) -> dict[str, Any]:
+    """Where the issue is logged (create_issue's arguments): the member's chosen unit, or the
+    tablet's, named by its secret for the write to check (a tablet's POST to the intake always
+    arrives unchecked: the view is marked `tablet_checked_by_write`)."""
+    if floor.unchecked_secret_hash:
+        return {"tablet_secret_hash": floor.unchecked_secret_hash}
+    return {"go_live": floor.go_live, "unit": unit}
 
 
 def _follow_url(floor: Floor) -> str:
@@ -46,7 +62,10 @@ def _follow_url(floor: Floor) -> str:
 
 
 @floor_access
+@tablet_checked_by_write
 def new_issue(request: HttpRequest) -> HttpResponse:
+    """The intake form. A tablet's submission is checked by the statement that logs it (see
+    `Floor`); the tablet is looked up only when the form has to be shown again."""
     floor = floor_of(request)
     units = _member_units(floor)
     form = IntakeForm(posted(request), request.FILES or None, floor=floor, units=units)
@@ -59,8 +78,7 @@ def new_issue(request: HttpRequest) -> HttpResponse:
         )
         try:
             issue = submit_intake(
-                go_live=floor.go_live,
-                unit=floor.tablet.unit if floor.tablet is not None else data["unit"],
+                **_place(floor, data.get("unit")),
                 category_id=data["category"],
                 title=data["title"],
                 impact=data["impact"],
@@ -73,7 +91,6 @@ def new_issue(request: HttpRequest) -> HttpResponse:
                 reporter_user=user,
                 reporter_name=name,
                 reporter_callback=data["reporter_callback"],
-                reporter_tablet=floor.tablet,
                 client_key=data["client_key"],
                 photo=data["photo"],
             )
@@ -81,6 +98,7 @@ def new_issue(request: HttpRequest) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
             return redirect("issues:confirmation", pk=issue.pk)
+    floor.check()
     context = {
         "form": form,
         "floor": floor,
