@@ -51,14 +51,15 @@ DEFAULT_MATRIX: dict[tuple[str, str], str] = {
     (Impact.ONE_USER, Urgency.QUESTION): Priority.P4,
 }
 
-# How long an issue of each priority may stay unresolved before the queue calls it overdue. The
-# escalation work turns these into editable SLA policies; enhancement requests have no target.
-RESOLUTION_TARGETS: dict[str, dt.timedelta] = {
-    Priority.P1: dt.timedelta(hours=4),
-    Priority.P2: dt.timedelta(hours=8),
-    Priority.P3: dt.timedelta(hours=24),
-    Priority.P4: dt.timedelta(hours=72),
+# A new go-live's service levels (24x7 clock): (first response, resolution) per priority. Each
+# go-live edits its own (SlaPolicy); enhancement requests have none.
+DEFAULT_SLA: dict[str, tuple[dt.timedelta, dt.timedelta]] = {
+    Priority.P1: (dt.timedelta(minutes=15), dt.timedelta(hours=4)),
+    Priority.P2: (dt.timedelta(minutes=30), dt.timedelta(hours=8)),
+    Priority.P3: (dt.timedelta(hours=2), dt.timedelta(hours=24)),
+    Priority.P4: (dt.timedelta(hours=4), dt.timedelta(hours=72)),
 }
+DEFAULT_SLA_WARNINGS = [50, 100]
 
 # Who takes a tier's new issues when nobody chose: the first line is the help desk and the floor
 # support, later tiers the application experts.
@@ -129,6 +130,61 @@ class PriorityRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_impact_display()} + {self.get_urgency_display()} = {self.priority}"
+
+
+def _default_warnings() -> list[int]:
+    return list(DEFAULT_SLA_WARNINGS)
+
+
+class SlaPolicy(models.Model):
+    """A priority's service level: how soon an issue must be acknowledged (first response) and
+    resolved, when to warn (percentages of the time allowed), and whether the clock stops while
+    the help desk waits on the reporter.
+
+    Each go-live has one per priority; a policy may be narrowed to a category, a site or both, and
+    the most specific one that matches an issue applies (category and site, category, site, none).
+    """
+
+    go_live = models.ForeignKey(GoLive, on_delete=models.CASCADE, related_name="sla_policies")
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="sla_policies"
+    )
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.CASCADE, related_name="sla_policies"
+    )
+    response = models.DurationField("first response within")
+    resolution = models.DurationField("resolution within")
+    warn_at = ArrayField(
+        models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(100)]),
+        default=_default_warnings,
+        blank=True,
+        help_text="Warn when this share of the time allowed has passed (percent).",
+    )
+    pause_while_waiting = models.BooleanField(
+        "clock stops while waiting on the reporter", default=True
+    )
+
+    class Meta:
+        ordering = ["priority", "category", "site"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["go_live", "priority", "category", "site"],
+                nulls_distinct=False,
+                name="slapolicy_one_per_scope",
+            ),
+            models.CheckConstraint(
+                condition=Q(response__gt=dt.timedelta(0)) & Q(resolution__gte=F("response")),
+                name="slapolicy_targets_in_order",
+                violation_error_message="The resolution target cannot come before the response.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = " · ".join(str(part) for part in (self.category, self.site) if part is not None)
+        return f"{self.priority}{f' ({scope})' if scope else ''}"
 
 
 class IssueSettings(models.Model):
@@ -338,8 +394,14 @@ class Issue(models.Model):
         related_name="issues",
         db_index=False,
     )
-    # When the issue should be resolved by (none for enhancement requests): the queue's "overdue".
+    # Its service level (SlaPolicy), as times: acknowledged by `respond_by`, resolved by `due_at`
+    # (none for enhancement requests). While the clock is stopped (waiting on the reporter)
+    # `sla_paused_at` says since when; on resuming, the time stopped moves `due_at` on and is added
+    # to `sla_paused_for`, which a priority change keeps.
+    respond_by = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_for = models.DurationField(default=dt.timedelta(0))
     # Still to be offered to auto-assignment (a task after commit, a sweep if the broker was down).
     routing_pending = models.BooleanField(default=True)
     # Bumped on every change, so a form opened before someone else's change is refused as stale.

@@ -188,7 +188,7 @@ def filter_issues(
     elif f.assignee:
         issues = issues.filter(assignee_id=int(f.assignee))
     if f.overdue:
-        issues = issues.filter(due_at__lt=now).exclude(status__in=DONE)
+        issues = issues.filter(missed_target(now)).exclude(status__in=DONE)
     if f.patient_safety:
         issues = issues.filter(patient_safety=True)
     if f.q:
@@ -215,12 +215,33 @@ def duration_label(delta: dt.timedelta) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
+def missed_target(now: dt.datetime) -> Q:
+    """Issues past their service level: not acknowledged in time, or not resolved in time (a
+    stopped clock misses nothing)."""
+    return Q(sla_paused_at=None) & (Q(acknowledged_at=None, respond_by__lt=now) | Q(due_at__lt=now))
+
+
 def due_label(issue: Issue, now: dt.datetime) -> tuple[str, bool]:
-    """(time left or overdue, is overdue) from the issue's due time."""
+    """(where the issue stands against its service level, is it missed): the first response
+    until someone acknowledges it, then the resolution."""
+    resolution, missed = resolution_label(issue, now)
+    if missed or issue.acknowledged_at is not None or issue.respond_by is None:
+        return resolution, missed
+    if not issue.is_open or issue.sla_paused_at is not None:
+        return resolution, False
+    if issue.respond_by <= now:
+        return f"no response yet, {duration_label(now - issue.respond_by)} late", True
+    return f"respond within {duration_label(issue.respond_by - now)}", False
+
+
+def resolution_label(issue: Issue, now: dt.datetime) -> tuple[str, bool]:
+    """(time left to resolve or overdue, is it overdue)."""
     if not issue.is_open:
         return "done", False
     if issue.due_at is None:
         return "no target", False
+    if issue.sla_paused_at is not None:
+        return "clock stopped: waiting on the reporter", False
     if issue.due_at <= now:
         return f"overdue {duration_label(now - issue.due_at)}", True
     return f"{duration_label(issue.due_at - now)} left", False

@@ -15,7 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
-from django.db.models import F, Field
+from django.db.models import F, Field, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -36,8 +36,8 @@ from issues.models import (
     DEFAULT_ASSIGN_ROLES,
     DEFAULT_CATEGORIES,
     DEFAULT_MATRIX,
+    DEFAULT_SLA,
     LATER_TIER_ROLES,
-    RESOLUTION_TARGETS,
     TABLET_LAST_USED_EVERY,
     AssignmentRule,
     Category,
@@ -50,6 +50,7 @@ from issues.models import (
     KnownIssue,
     Priority,
     PriorityRule,
+    SlaPolicy,
     UnitTablet,
     Urgency,
 )
@@ -91,7 +92,8 @@ class IssueRefused(Exception):
 
 
 def ensure_issue_setup(*, go_live: GoLive) -> None:
-    """The default categories, priority matrix and routing a go-live lacks (existing ones kept)."""
+    """The default categories, priority matrix, service levels and routing a go-live lacks
+    (existing ones kept)."""
     IssueSettings.objects.get_or_create(go_live=go_live)
     for tier in EscalationTier.objects.filter(go_live=go_live, is_leadership=False):
         AssignmentRule.objects.get_or_create(
@@ -109,13 +111,41 @@ def ensure_issue_setup(*, go_live: GoLive) -> None:
         PriorityRule.objects.get_or_create(
             go_live=go_live, impact=impact, urgency=urgency, defaults={"priority": priority}
         )
+    for priority, (response, resolution) in DEFAULT_SLA.items():
+        SlaPolicy.objects.get_or_create(
+            go_live=go_live,
+            priority=priority,
+            category=None,
+            site=None,
+            defaults={"response": response, "resolution": resolution},
+        )
 
 
-def due_at_for(*, priority: str, category: Category, since: dt.datetime) -> dt.datetime | None:
-    """When an issue should be resolved by; enhancement requests have no target."""
-    if category.is_enhancement:
+@dataclass(frozen=True)
+class SlaTargets:
+    response: dt.timedelta
+    resolution: dt.timedelta
+    pause_while_waiting: bool
+
+
+def sla_targets(*, issue: Issue, priority: str | None = None) -> SlaTargets | None:
+    """The service level that applies to the issue (at `priority` if given): the most specific of
+    its go-live's policies (category and site, category, site, the priority's own), else the
+    defaults. None for an enhancement request, which has no targets."""
+    if issue.category.is_enhancement:
         return None
-    return since + RESOLUTION_TARGETS[priority]
+    priority = priority or issue.priority
+    policy = (
+        SlaPolicy.objects.filter(go_live_id=issue.go_live_id, priority=priority)
+        .filter(Q(category_id=issue.category_id) | Q(category=None))
+        .filter(Q(site_id=issue.site_id) | Q(site=None))
+        .order_by(F("category").asc(nulls_last=True), F("site").asc(nulls_last=True))
+        .first()
+    )
+    if policy is None:
+        response, resolution = DEFAULT_SLA[priority]
+        return SlaTargets(response, resolution, pause_while_waiting=True)
+    return SlaTargets(policy.response, policy.resolution, policy.pause_while_waiting)
 
 
 # Where an issue is logged: given by the caller, or taken from the tablet whose secret is given.
@@ -128,7 +158,7 @@ class _IntakeStatement:
     given: list[Field[Any, Any]]  # the issue's columns it takes as parameters, by attname
     defaults: dict[str, Any]  # what those columns take when the caller leaves them out
     # The issue's columns it returns: those the database decides, and the place.
-    returned = ("id", "number", "priority", "due_at", *_PLACE)
+    returned = ("id", "number", "priority", "respond_by", "due_at", *_PLACE)
 
     def loaded(self, values: dict[str, Any]) -> Issue:
         """The stored issue from what was sent and what the database decided, without a reload
@@ -146,17 +176,18 @@ def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
     used" is written at most once a minute); the category (active, of the go-live) and the
     application (if any, of the go-live) are checked; the go-live's counter gives the number, its
     row lock held until commit so two issues logged at once never share one; the priority is P1
-    for a patient-safety issue, else the go-live's matrix cell, else the usual matrix; the due time
-    is the priority's resolution target, none for an enhancement request (as `due_at_for`); the
-    issue and its "created" event are written. A tablet or reference that fails its check writes
+    for a patient-safety issue, else the go-live's matrix cell, else the usual matrix; the response
+    and resolution times come from the most specific service level (as `sla_targets`), none for an
+    enhancement request; the issue and its "created" event are written. A tablet or reference that fails its check writes
     nothing, counter included: the statement returns no row and `create_issue` says which failed.
     """
     given = [
         field for field in writable_fields(Issue) if field.attname not in _IntakeStatement.returned
     ]
-    targets = ", ".join(
-        f"('{priority}', interval '{int(span.total_seconds())} seconds')"
-        for priority, span in RESOLUTION_TARGETS.items()
+    defaults = ", ".join(
+        f"('{priority}', interval '{int(response.total_seconds())} seconds', "
+        f"interval '{int(resolution.total_seconds())} seconds')"
+        for priority, (response, resolution) in DEFAULT_SLA.items()
     )
     tablets = UnitTablet._meta.db_table
     if by_tablet:
@@ -193,16 +224,30 @@ def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
                          AND r.urgency = %(urgency)s
                    ), %(usual_priority)s) AS priority
             FROM counter, allowed, place
+        ), sla AS MATERIALIZED (
+            SELECT COALESCE(p.response, d.response) AS response,
+                   COALESCE(p.resolution, d.resolution) AS resolution
+            FROM ranked
+            JOIN (VALUES {defaults}) AS d (priority, response, resolution)
+              ON d.priority = ranked.priority
+            LEFT JOIN LATERAL (
+                SELECT p.response, p.resolution FROM {SlaPolicy._meta.db_table} p, place
+                WHERE p.go_live_id = place.go_live_id AND p.priority = ranked.priority
+                  AND (p.category_id = %(category_id)s OR p.category_id IS NULL)
+                  AND (p.site_id = place.site_id OR p.site_id IS NULL)
+                ORDER BY p.category_id IS NULL, p.site_id IS NULL
+                LIMIT 1
+            ) p ON true
         ), issue AS (
             INSERT INTO {Issue._meta.db_table} AS i
                 ({", ".join(field.column for field in given)},
-                 {", ".join(_PLACE)}, number, priority, due_at)
+                 {", ".join(_PLACE)}, number, priority, respond_by, due_at)
             SELECT {", ".join(f"%({field.attname})s" for field in given)},
                    {", ".join(f"place.{column}" for column in _PLACE)},
                    ranked.number, ranked.priority,
-                   CASE WHEN ranked.is_enhancement THEN NULL ELSE %(created_at)s + target.span END
-            FROM place, ranked JOIN (VALUES {targets}) AS target (priority, span)
-              ON target.priority = ranked.priority
+                   CASE WHEN NOT ranked.is_enhancement THEN %(created_at)s + sla.response END,
+                   CASE WHEN NOT ranked.is_enhancement THEN %(created_at)s + sla.resolution END
+            FROM place, ranked, sla
             RETURNING {", ".join(f"i.{column}" for column in _IntakeStatement.returned)}
         ), event AS (
             INSERT INTO {IssueEvent._meta.db_table}
@@ -487,6 +532,7 @@ def _move(
     now = timezone.now()
     old = issue.get_status_display()
     reopened = issue.status in {S.RESOLVED, S.CLOSED} and to == S.IN_PROGRESS
+    _stop_or_restart_clock(issue, to, now)
     issue.status = to
     # The first move out of "new" is the first response, whatever it is.
     issue.acknowledged_at = issue.acknowledged_at or now
@@ -513,6 +559,21 @@ def _move(
             subject=f"{issue.code} {issue.get_status_display().lower()}: {issue.title}",
             body=messages[to],
         )
+
+
+def _stop_or_restart_clock(issue: Issue, to: str, now: dt.datetime) -> None:
+    """Waiting on the reporter stops the resolution clock where the service level says so;
+    leaving that state starts it again, the due time moved on by the time it stood still."""
+    if issue.sla_paused_at is not None and to != S.WAITING_REPORTER:
+        stopped = now - issue.sla_paused_at
+        issue.sla_paused_for += stopped
+        if issue.due_at is not None:
+            issue.due_at += stopped
+        issue.sla_paused_at = None
+    elif to == S.WAITING_REPORTER and issue.due_at is not None and issue.sla_paused_at is None:
+        targets = sla_targets(issue=issue)
+        if targets is not None and targets.pause_while_waiting:
+            issue.sla_paused_at = now
 
 
 def _tell_reporters(issue: Issue, *, subject: str, body: str) -> None:
@@ -633,7 +694,8 @@ def set_priority(
     note: str = "",
     expected_version: int | None = None,
 ) -> Issue:
-    """Override the matrix; the due time moves with the priority. Patient safety stays P1."""
+    """Override the matrix; the response and resolution times move with the priority. Patient
+    safety stays P1."""
     if priority not in Priority.values:
         raise IssueRefused("Choose a priority from P1 to P4.")
     issue = _locked(issue, expected_version)
@@ -642,8 +704,13 @@ def set_priority(
     if issue.priority == priority:
         return issue
     old = issue.priority
+    targets = sla_targets(issue=issue, priority=priority)
     issue.priority = priority
-    issue.due_at = due_at_for(priority=priority, category=issue.category, since=issue.created_at)
+    if targets is not None:
+        # Counted from the report, as if it had always had this priority; time stopped stays off.
+        if issue.acknowledged_at is None:
+            issue.respond_by = issue.created_at + targets.response
+        issue.due_at = issue.created_at + targets.resolution + issue.sla_paused_for
     _record(issue, IssueEvent.Kind.PRIORITY, actor, old=old, new=priority, body=note.strip())
     return issue
 

@@ -169,12 +169,19 @@ def test_each_row_shows_its_age_and_time_left_in_words(
 ) -> None:
     p1 = log_issue(title="Down", impact=Impact.UNIT, urgency=Urgency.BLOCKED)
     p3 = log_issue(title="Blank labels")
+    unanswered = log_issue(title="Scanner offline")
     wish = log_issue(
         title="A wish", category=Category.objects.get(go_live=mercy, name="Enhancement request")
     )
+    client = client_for(agent_alex)
+    # Until someone answers, a row counts down to the first response (two hours for a P3).
+    time_machine.move_to(NOW + dt.timedelta(minutes=10), tick=False)
+    rows = {row.issue.code: row for row in client.get(QUEUE).context["rows"]}
+    assert (rows[p3.code].due, rows[p3.code].overdue) == ("respond within 1 h 50 min", False)
+    claim_issue(issue=p3, agent=agent_alex)
     time_machine.move_to(NOW + dt.timedelta(hours=4, minutes=12), tick=False)
 
-    response = client_for(agent_alex).get(QUEUE)
+    response = client.get(QUEUE)
 
     rows = {row.issue.code: row for row in response.context["rows"]}
     assert (rows[p1.code].age, rows[p1.code].due, rows[p1.code].overdue) == (
@@ -182,7 +189,12 @@ def test_each_row_shows_its_age_and_time_left_in_words(
         "overdue 12 min",
         True,
     )
+    # Answered: it counts down to its resolution (24 hours for a P3).
     assert (rows[p3.code].due, rows[p3.code].overdue) == ("19 h 48 min left", False)
+    assert (rows[unanswered.code].due, rows[unanswered.code].overdue) == (
+        "no response yet, 2 h 12 min late",
+        True,
+    )
     assert rows[wish.code].due == "no target"
     html = response.content.decode()
     assert "overdue 12 min" in html
@@ -331,9 +343,15 @@ def test_it_filters_overdue_open_issues_and_patient_safety(
     client = client_for(agent_alex)
     assert get_codes(client, patient_safety="1") == expect(mixed, "safety")
     assert get_codes(client, overdue="1") == []
-    # Five hours on, the P1 (four hours to resolve) is overdue; the resolved one never is.
-    time_machine.move_to(NOW + dt.timedelta(hours=5), tick=False)
+    # An hour on, only the P1 is late: nobody answered it within 15 minutes.
+    time_machine.move_to(NOW + dt.timedelta(hours=1), tick=False)
     assert get_codes(client, overdue="1", status="any") == expect(mixed, "safety")
+    # Five hours on, every P3 nobody answered within two hours is late too; the one claimed at
+    # once is within its 24 hours, and the resolved one is never late.
+    time_machine.move_to(NOW + dt.timedelta(hours=5), tick=False)
+    assert get_codes(client, overdue="1", status="any") == expect(
+        mixed, "plain", "ed", "northside", "orders", "safety"
+    )
 
 
 def test_filters_combine(

@@ -38,7 +38,7 @@ from issues.forms_desk import (
     UnlinkForm,
 )
 from issues.models import Issue, IssueEvent, KnownIssue
-from issues.queue import due_label, duration_label, support_people
+from issues.queue import due_label, duration_label, resolution_label, support_people
 from issues.services import (
     TRANSITIONS,
     IssueRefused,
@@ -200,6 +200,7 @@ def _detail_context(
         "age": duration_label(now - issue.created_at),
         "due": due,
         "overdue": overdue,
+        "resolve": resolution_label(issue, now)[0],
         "parent": parent,
         "children": list(issue.children.select_related("unit")),
         "extra_reporters": list(issue.extra_reporters.select_related("user", "unit")),

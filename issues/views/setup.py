@@ -1,4 +1,5 @@
-"""The issue settings page of the command center: routing, the priority matrix, the categories.
+"""The issue settings page of the command center: routing, the priority matrix, the service
+levels, the categories.
 
 Command center leads only. Everything is the current go-live's; a category of another go-live is
 answered 404. Each section posts to its own URL and saves in one transaction; a refused form is
@@ -21,7 +22,8 @@ from golive.models import EscalationTier, Membership
 from golive.permissions import LEADS, role_required
 from golive.views.golives import go_live_membership
 from issues.forms_setup import CategoryForm, MatrixForm, RoutingForm
-from issues.models import AssignmentRule, Category, IssueSettings, PriorityRule
+from issues.forms_sla import NarrowedSlaForm, SlaTableForm
+from issues.models import AssignmentRule, Category, IssueSettings, PriorityRule, SlaPolicy
 from issues.services import ensure_issue_setup
 
 
@@ -56,12 +58,20 @@ def _matrix_form(membership: Membership, data: object = None) -> MatrixForm:
     )
 
 
+def _sla_policies(membership: Membership) -> list[SlaPolicy]:
+    return list(
+        SlaPolicy.objects.filter(go_live=membership.go_live).select_related("category", "site")
+    )
+
+
 def _page(
     request: HttpRequest,
     membership: Membership,
     *,
     routing: RoutingForm | None = None,
     matrix: MatrixForm | None = None,
+    sla: SlaTableForm | None = None,
+    new_sla: NarrowedSlaForm | None = None,
     new_category: CategoryForm | None = None,
     failed: CategoryForm | None = None,
 ) -> HttpResponse:
@@ -86,6 +96,8 @@ def _page(
         "go_live": go_live,
         "routing": routing,
         "matrix": matrix or _matrix_form(membership),
+        "sla": sla or SlaTableForm(policies=_sla_policies(membership)),
+        "new_sla": new_sla or NarrowedSlaForm(go_live=go_live),
         "rows": rows,
         "active_count": sum(category.is_active for category in categories),
         "new_category": new_category or CategoryForm(go_live=go_live, auto_id="id_new_category_%s"),
@@ -137,6 +149,51 @@ def matrix(request: HttpRequest) -> HttpResponse:
         "The priority matrix is saved. New issues get these priorities; logged ones keep theirs.",
     )
     return redirect("issues:setup")
+
+
+@role_required(LEADS)
+@require_POST
+def sla(request: HttpRequest) -> HttpResponse:
+    membership = _membership(request)
+    with transaction.atomic():
+        # Locked: two leads saving the table at once take turns, and neither re-creates a policy
+        # the other removed.
+        policies = list(
+            SlaPolicy.objects.select_for_update(of=("self",))
+            .filter(go_live=membership.go_live)
+            .select_related("category", "site")
+        )
+        form = SlaTableForm(request.POST, policies=policies)
+        if form.is_valid():
+            form.save()
+    if not form.is_valid():
+        return _page(request, membership, sla=form)
+    messages.success(
+        request,
+        "The service levels are saved. New issues get these times; logged ones keep theirs until "
+        "their priority changes.",
+    )
+    return redirect("issues:setup")
+
+
+@role_required(LEADS)
+@require_POST
+def sla_add(request: HttpRequest) -> HttpResponse:
+    membership = _membership(request)
+    form = NarrowedSlaForm(request.POST, go_live=membership.go_live)
+    if form.is_valid():
+        try:
+            # A savepoint: a lead adding the same scope at the same instant loses to the constraint.
+            with transaction.atomic():
+                policy = form.save()
+        except IntegrityError:
+            form.add_error(
+                None, "There is already a policy for this priority, category and site: edit it."
+            )
+        else:
+            messages.success(request, f"The {policy} service level is added.")
+            return redirect("issues:setup")
+    return _page(request, membership, new_sla=form)
 
 
 @role_required(LEADS)
@@ -229,6 +286,8 @@ urlpatterns: list[URLPattern] = [
     path("setup/", setup, name="setup"),
     path("setup/routing/", routing, name="setup_routing"),
     path("setup/matrix/", matrix, name="setup_matrix"),
+    path("setup/service-levels/", sla, name="setup_sla"),
+    path("setup/service-levels/add/", sla_add, name="setup_sla_add"),
     path("setup/categories/", category_add, name="setup_category_add"),
     path("setup/categories/<int:pk>/", category_edit, name="setup_category_edit"),
     path("setup/categories/<int:pk>/move/", category_move, name="setup_category_move"),

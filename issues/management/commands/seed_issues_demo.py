@@ -532,7 +532,9 @@ class Command(BaseCommand):
         Issue.objects.filter(pk=issue.pk).update(
             created_at=F("created_at") - shift,
             updated_at=F("updated_at") - shift * 0.5,
+            respond_by=F("respond_by") - shift,
             due_at=F("due_at") - shift,
+            sla_paused_at=F("sla_paused_at") - shift * 0.5,
             acknowledged_at=F("acknowledged_at") - shift * 0.9,
             resolved_at=F("resolved_at") - shift * 0.5,
         )
