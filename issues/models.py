@@ -187,6 +187,84 @@ class SlaPolicy(models.Model):
         return f"{self.priority}{f' ({scope})' if scope else ''}"
 
 
+class EscalationPath(models.Model):
+    """Whom to tell, in order, about an issue of a priority that misses its service level.
+
+    One per priority; a path may be narrowed to a category, an application or a site, and the most
+    specific one that matches an issue applies (category, then application, then site). Its steps
+    run while the issue is still not acknowledged (counted from the missed response time) or
+    still not resolved (from the missed resolution time).
+    """
+
+    go_live = models.ForeignKey(GoLive, on_delete=models.CASCADE, related_name="escalation_paths")
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    application = models.ForeignKey(
+        Application, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["priority", "category", "application", "site"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["go_live", "priority", "category", "application", "site"],
+                nulls_distinct=False,
+                name="escalationpath_one_per_scope",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        parts = (self.category, self.application, self.site)
+        scope = " · ".join(str(part) for part in parts if part is not None)
+        return f"{self.priority}{f' ({scope})' if scope else ''}"
+
+
+class EscalationStep(models.Model):
+    """One step of a path: who is told, how, and how long after the step before it."""
+
+    class Trigger(models.TextChoices):
+        NO_RESPONSE = "no_response", "Still not acknowledged"
+        UNRESOLVED = "unresolved", "Still not resolved"
+
+    class Channel(models.TextChoices):
+        IN_APP = "in_app", "In the app"
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+
+    path = models.ForeignKey(EscalationPath, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    trigger = models.CharField(max_length=12, choices=Trigger.choices)
+    # After the step before it of the same trigger; the first counts from the missed target and
+    # may be zero ("at once").
+    wait = models.DurationField()
+    # A tier (its people on shift now and its directory contacts), or named contacts, or both.
+    tier = models.ForeignKey(
+        EscalationTier, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    contacts = models.ManyToManyField("golive.Contact", blank=True, related_name="+")
+    channels = ArrayField(models.CharField(max_length=8, choices=Channel.choices))
+
+    class Meta:
+        ordering = ["path", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["path", "position"], name="escalationstep_position"),
+            models.CheckConstraint(
+                condition=Q(wait__gte=dt.timedelta(0)), name="escalationstep_wait_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(channels__len__gt=0), name="escalationstep_has_a_channel"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} step {self.position}"
+
+
 class IssueSettings(models.Model):
     """How a go-live routes its new issues."""
 

@@ -41,6 +41,8 @@ from issues.models import (
     TABLET_LAST_USED_EVERY,
     AssignmentRule,
     Category,
+    EscalationPath,
+    EscalationStep,
     Impact,
     Issue,
     IssueCounter,
@@ -119,6 +121,77 @@ def ensure_issue_setup(*, go_live: GoLive) -> None:
             site=None,
             defaults={"response": response, "resolution": resolution},
         )
+    _ensure_escalation_paths(go_live)
+
+
+# A new go-live's escalation, per priority: (trigger, wait, tier index, channels) per step; tier
+# index 0 is the first line, 1 the tier above it. Not acknowledged: the first line at once, then
+# the tier above; not resolved: the tier above at once.
+_C = EscalationStep.Channel
+_NO_RESPONSE, _UNRESOLVED = EscalationStep.Trigger.NO_RESPONSE, EscalationStep.Trigger.UNRESOLVED
+DEFAULT_PATHS: dict[str, list[tuple[str, dt.timedelta, int, list[str]]]] = {
+    Priority.P1: [
+        (_NO_RESPONSE, dt.timedelta(0), 0, [_C.IN_APP, _C.EMAIL, _C.SMS]),
+        (_NO_RESPONSE, dt.timedelta(minutes=10), 1, [_C.IN_APP, _C.EMAIL, _C.SMS]),
+        (_UNRESOLVED, dt.timedelta(0), 1, [_C.EMAIL, _C.SMS]),
+    ],
+    Priority.P2: [
+        (_NO_RESPONSE, dt.timedelta(0), 0, [_C.IN_APP, _C.EMAIL]),
+        (_NO_RESPONSE, dt.timedelta(minutes=20), 1, [_C.IN_APP, _C.EMAIL, _C.SMS]),
+        (_UNRESOLVED, dt.timedelta(0), 1, [_C.EMAIL]),
+    ],
+    Priority.P3: [
+        (_NO_RESPONSE, dt.timedelta(0), 0, [_C.IN_APP, _C.EMAIL]),
+        (_NO_RESPONSE, dt.timedelta(hours=1), 1, [_C.EMAIL]),
+        (_UNRESOLVED, dt.timedelta(0), 1, [_C.EMAIL]),
+    ],
+    Priority.P4: [
+        (_NO_RESPONSE, dt.timedelta(0), 0, [_C.IN_APP]),
+        (_UNRESOLVED, dt.timedelta(0), 1, [_C.EMAIL]),
+    ],
+}
+
+
+def _ensure_escalation_paths(go_live: GoLive) -> None:
+    """Each priority's own path, from the default steps, where the go-live has none (a go-live
+    with a single tier escalates within it)."""
+    tiers = list(EscalationTier.objects.filter(go_live=go_live, is_leadership=False)[:2])
+    if not tiers:
+        return
+    for priority, steps in DEFAULT_PATHS.items():
+        path, created = EscalationPath.objects.get_or_create(
+            go_live=go_live, priority=priority, category=None, application=None, site=None
+        )
+        if not created:
+            continue
+        EscalationStep.objects.bulk_create(
+            EscalationStep(
+                path=path,
+                position=position,
+                trigger=trigger,
+                wait=wait,
+                tier=tiers[min(index, len(tiers) - 1)],
+                channels=channels,
+            )
+            for position, (trigger, wait, index, channels) in enumerate(steps, start=1)
+        )
+
+
+def escalation_path_for(issue: Issue) -> EscalationPath | None:
+    """The path that applies to the issue: the most specific of its go-live's paths for its
+    priority (by category, then application, then site), else the priority's own."""
+    return (
+        EscalationPath.objects.filter(go_live_id=issue.go_live_id, priority=issue.priority)
+        .filter(Q(category_id=issue.category_id) | Q(category=None))
+        .filter(Q(application_id=issue.application_id) | Q(application=None))
+        .filter(Q(site_id=issue.site_id) | Q(site=None))
+        .order_by(
+            F("category").asc(nulls_last=True),
+            F("application").asc(nulls_last=True),
+            F("site").asc(nulls_last=True),
+        )
+        .first()
+    )
 
 
 @dataclass(frozen=True)

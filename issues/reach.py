@@ -1,0 +1,94 @@
+"""Whom to reach now for an issue on a unit, tier by tier: the people on shift and the directory's
+contacts, resolved at the moment they are needed.
+
+Escalation notifies a tier's people through this, and "who do I call" shows the same lists to floor
+staff, so both always agree. A tier's people are those on shift now in the tier's support roles
+(its routing rule, see `assignment.roles_for`) who know the issue's application, if it names one;
+nearest first: on the unit, then elsewhere on its site, then anywhere in the go-live. Its contacts
+are the directory's for that tier who cover the unit and the application and whose hours cover
+now. A tier with neither is unreachable: escalation moves on to the next tier.
+
+The leadership line is not a tier to call from the floor; it is told of patient-safety issues by
+the intake itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from golive.models import Contact, EscalationTier, GoLive, Unit
+from issues.models import DEFAULT_ASSIGN_ROLES, LATER_TIER_ROLES, AssignmentRule
+from staffing.whos_on import OnShift, on_shift
+
+
+@dataclass(frozen=True)
+class TierReach:
+    tier: EscalationTier
+    people: list[OnShift]
+    contacts: list[Contact]
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.people or self.contacts)
+
+
+def reach_by_tier(
+    *, go_live: GoLive, unit: Unit, application_id: int | None, at: dt.datetime
+) -> list[TierReach]:
+    """Every tier of the go-live but the leadership line, first line first, with whom to reach
+    now. A constant number of queries, however many tiers, people and contacts."""
+    tiers = list(EscalationTier.objects.filter(go_live=go_live, is_leadership=False))
+    rules = {rule.tier_id: rule.roles for rule in AssignmentRule.objects.filter(go_live=go_live)}
+    roles = {
+        tier.pk: rules.get(tier.pk, DEFAULT_ASSIGN_ROLES.get(tier.level, LATER_TIER_ROLES))
+        for tier in tiers
+    }
+    wanted = {role for tier_roles in roles.values() for role in tier_roles}
+    people = (
+        on_shift(
+            go_live=go_live,
+            at=at,
+            roles=wanted,
+            applications=[application_id] if application_id is not None else None,
+        )
+        if wanted
+        else []
+    )
+    people.sort(key=lambda entry: _distance(entry, unit))
+    contacts = [
+        contact
+        for contact in Contact.objects.filter(go_live=go_live, tier__in=tiers)
+        .covering(unit=unit)
+        .filter(
+            Q()
+            if application_id is None
+            else Q(all_applications=True) | Q(applications=application_id)
+        )
+        .order_by("name")
+        if _available(contact, go_live, at)
+    ]
+    return [
+        TierReach(
+            tier=tier,
+            people=[entry for entry in people if entry.person.role in roles[tier.pk]],
+            contacts=[contact for contact in contacts if contact.tier_id == tier.pk],
+        )
+        for tier in tiers
+    ]
+
+
+def _distance(entry: OnShift, unit: Unit) -> tuple[int, str]:
+    """On the unit first, then on its site, then elsewhere; by name within each."""
+    if entry.unit.id == unit.pk:
+        return 0, entry.person.name
+    if entry.site.id == unit.site_id:
+        return 1, entry.person.name
+    return 2, entry.person.name
+
+
+def _available(contact: Contact, go_live: GoLive, at: dt.datetime) -> bool:
+    contact.go_live = go_live  # its hours are read in the go-live's zone, without a query
+    return contact.is_available_at(at)
