@@ -28,6 +28,7 @@ def nav_for(membership: Membership | None) -> list[NavItem]:
     if role == Role.FLOOR_STAFF:
         items.append(NavItem("Log an issue", reverse("issues:new")))
         items.append(NavItem("My issues", reverse("issues:mine")))
+        items.append(NavItem("Call now", reverse("issues:call_now")))
     else:
         items.append(NavItem("Queue", reverse("issues:queue")))
     items.append(NavItem("Known issues", reverse("issues:known")))

@@ -390,3 +390,34 @@ class EnrollCodeForm(forms.Form):
         },
         widget=_text(autocomplete="off", autocapitalize="characters", spellcheck="false"),
     )
+
+
+class CallForm(forms.Form):
+    """ "Who do I call now": the unit (a member's choice; a tablet's is fixed) and the kind of
+    problem, which picks the escalation path whose tiers come first."""
+
+    category = forms.ModelChoiceField(
+        label="Kind of problem",
+        queryset=Category.objects.none(),
+        required=False,
+        empty_label="Any problem",
+        widget=forms.Select(attrs={"class": "form-select form-select-lg"}),
+        error_messages={"invalid_choice": "Choose a kind of problem from the list."},
+    )
+
+    def __init__(self, data: QueryDict | None, *, floor: Floor) -> None:
+        super().__init__(data)
+        self.fields["category"].queryset = Category.objects.filter(  # type: ignore[attr-defined]
+            go_live=floor.go_live, is_active=True
+        )
+        if not floor.on_tablet:
+            # Not chosen yet: the member's first unit (see the view).
+            self.fields["unit"] = UnitChoiceField(
+                label="Unit",
+                queryset=floor.units().select_related("site").order_by("site__name", "name"),
+                required=False,
+                empty_label=None,
+                widget=forms.Select(attrs={"class": "form-select form-select-lg"}),
+                error_messages={"invalid_choice": "Choose one of your units from the list."},
+            )
+            self.order_fields(["unit", "category"])

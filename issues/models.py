@@ -187,6 +187,32 @@ class SlaPolicy(models.Model):
         return f"{self.priority}{f' ({scope})' if scope else ''}"
 
 
+class EscalationPathQuerySet(models.QuerySet["EscalationPath"]):
+    def applying_to(
+        self,
+        *,
+        go_live_id: int,
+        priority: str,
+        category_id: int | None,
+        application_id: int | None,
+        site_id: int,
+    ) -> EscalationPath | None:
+        """The most specific path for an issue of this kind (by category, then application, then
+        site), else the priority's own; None if the go-live has none."""
+        return (
+            self.filter(go_live_id=go_live_id, priority=priority)
+            .filter(Q(category_id=category_id) | Q(category=None))
+            .filter(Q(application_id=application_id) | Q(application=None))
+            .filter(Q(site_id=site_id) | Q(site=None))
+            .order_by(
+                F("category").asc(nulls_last=True),
+                F("application").asc(nulls_last=True),
+                F("site").asc(nulls_last=True),
+            )
+            .first()
+        )
+
+
 class EscalationPath(models.Model):
     """Whom to tell, in order, about an issue of a priority that misses its service level.
 
@@ -207,6 +233,8 @@ class EscalationPath(models.Model):
     site = models.ForeignKey(
         Site, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+
+    objects = EscalationPathQuerySet.as_manager()
 
     class Meta:
         ordering = ["priority", "category", "application", "site"]

@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from golive.models import Contact, EscalationTier, GoLive, Unit
-from issues.models import DEFAULT_ASSIGN_ROLES, LATER_TIER_ROLES, AssignmentRule
+from issues.models import (
+    DEFAULT_ASSIGN_ROLES,
+    LATER_TIER_ROLES,
+    AssignmentRule,
+    EscalationPath,
+    Priority,
+)
 from staffing.whos_on import OnShift, on_shift
 
 
@@ -78,6 +84,31 @@ def reach_by_tier(
         )
         for tier in tiers
     ]
+
+
+def call_list(
+    *, go_live: GoLive, unit: Unit, category_id: int | None, at: dt.datetime
+) -> list[TierReach]:
+    """ "Who do I call now" for a kind of problem on a unit: `reach_by_tier`, the tiers in the
+    order the P1 escalation path for it names them (calling is for what cannot wait), then the
+    others, first line first."""
+    rows = reach_by_tier(go_live=go_live, unit=unit, application_id=None, at=at)
+    path = EscalationPath.objects.applying_to(
+        go_live_id=go_live.pk,
+        priority=Priority.P1,
+        category_id=category_id,
+        application_id=None,
+        site_id=unit.site_id,
+    )
+    named = [] if path is None else list(path.steps.values_list("tier_id", flat=True))
+    first: dict[int, int] = {}
+    for index, tier_id in enumerate(named):
+        if tier_id is not None:
+            first.setdefault(tier_id, index)
+    return sorted(
+        rows,
+        key=lambda row: (0, first[row.tier.pk]) if row.tier.pk in first else (1, row.tier.level),
+    )
 
 
 def _distance(entry: OnShift, unit: Unit) -> tuple[int, str]:

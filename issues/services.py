@@ -178,19 +178,13 @@ def _ensure_escalation_paths(go_live: GoLive) -> None:
 
 
 def escalation_path_for(issue: Issue) -> EscalationPath | None:
-    """The path that applies to the issue: the most specific of its go-live's paths for its
-    priority (by category, then application, then site), else the priority's own."""
-    return (
-        EscalationPath.objects.filter(go_live_id=issue.go_live_id, priority=issue.priority)
-        .filter(Q(category_id=issue.category_id) | Q(category=None))
-        .filter(Q(application_id=issue.application_id) | Q(application=None))
-        .filter(Q(site_id=issue.site_id) | Q(site=None))
-        .order_by(
-            F("category").asc(nulls_last=True),
-            F("application").asc(nulls_last=True),
-            F("site").asc(nulls_last=True),
-        )
-        .first()
+    """The path that applies to the issue (see `EscalationPathQuerySet.applying_to`)."""
+    return EscalationPath.objects.applying_to(
+        go_live_id=issue.go_live_id,
+        priority=issue.priority,
+        category_id=issue.category_id,
+        application_id=issue.application_id,
+        site_id=issue.site_id,
     )
 
 

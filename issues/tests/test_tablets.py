@@ -448,6 +448,7 @@ TABLET_PAGES = {
     "floor_issue",
     "floor_reopen",
     "known",
+    "call_now",
     # The enrollment landing is open to anyone holding a code (it is how a tablet gets enrolled).
     "tablet_enroll",
     "tablet_enter_code",
@@ -490,6 +491,7 @@ def test_a_tablet_reaches_its_floor_pages(
         reverse("issues:new"),
         reverse("issues:tablet_home"),
         reverse("issues:known"),
+        reverse("issues:call_now"),
         reverse("issues:floor_issue", args=[issue.pk]),
         reverse("issues:confirmation", args=[issue.pk]),
         reverse("issues:similar") + "?title=labels",
