@@ -1,4 +1,5 @@
-"""Staffing benchmarks: the coverage grid, the shift panel's eligible people, who's on now, auto-fill.
+"""Staffing benchmarks: the coverage grid, the shift panel's eligible people, who's on now, who to
+call now, auto-fill.
 
 Run by `make bench`. It builds the issue's data set in a throw-away test database (40 units x 28
 days x 2 shifts, 1,500 people, 3,000 assignments), then times each path through Django's test
@@ -41,7 +42,11 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from golive.models import Application, GoLive, Membership, Role, Site, Unit  # noqa: E402
+from golive.services import ensure_default_directory  # noqa: E402
 from golive.wsgi import tune_garbage_collector  # noqa: E402
+from issues.models import Category  # noqa: E402
+from issues.reach import call_list  # noqa: E402
+from issues.services import ensure_issue_setup  # noqa: E402
 from staffing.autofill import compute_proposal  # noqa: E402
 from staffing.grid import eligible_people  # noqa: E402
 from staffing.models import (  # noqa: E402
@@ -194,6 +199,12 @@ def main() -> None:
             panel_shift = Shift.objects.select_related("go_live", "application").get(pk=shift.pk)
             staffing = StaffingSettings.for_go_live(go_live)
             assert shift is not None
+            # Who to call needs the go-live's tiers and its issue setup (categories, paths).
+            ensure_default_directory(go_live=go_live)
+            ensure_issue_setup(go_live=go_live)
+            category = Category.objects.filter(go_live=go_live).first()
+            assert category is not None
+            call = f"{reverse('issues:call_now')}?unit={shift.unit_id}&category={category.pk}"
             rows = {
                 "bare view: one indexed SELECT": measure(
                     get(client, f"/bench/select/?pk={go_live.pk}")
@@ -212,6 +223,15 @@ def main() -> None:
                     lambda n: eligible_people(shift=panel_shift, staffing=staffing)
                 ),
                 "who's on now (JSON)": measure(get(client, reverse("staffing:whos_on_json"))),
+                "who to call now, one unit and kind of problem (1,500)": measure(get(client, call)),
+                "who to call now, service call, no HTTP (1,500)": measure(
+                    lambda n: call_list(
+                        go_live=go_live,
+                        unit=shift.unit,
+                        category_id=category.pk,
+                        at=timezone.now(),
+                    )
+                ),
             }
             autofill = time_autofill(go_live, user)
         write_report(rows, build_seconds, autofill)
@@ -246,6 +266,8 @@ BUDGETS = {
     "eligible people list only (1,500)": "50",
     "eligible people service call, no HTTP (1,500)": "50",
     "who's on now (JSON)": "30",
+    "who to call now, one unit and kind of problem (1,500)": "30",
+    "who to call now, service call, no HTTP (1,500)": "30",
 }
 
 

@@ -29,6 +29,9 @@ from issues.models import (
 )
 from staffing.whos_on import OnShift, on_shift
 
+# "Who do I call" lists everyone on the unit and this many more of each tier, nearest first.
+CALL_OTHERS = 3
+
 
 @dataclass(frozen=True)
 class TierReach:
@@ -105,10 +108,20 @@ def call_list(
     for index, tier_id in enumerate(named):
         if tier_id is not None:
             first.setdefault(tier_id, index)
-    return sorted(
+    ordered = sorted(
         rows,
         key=lambda row: (0, first[row.tier.pk]) if row.tier.pk in first else (1, row.tier.level),
     )
+    # Everyone on the unit, and only the few nearest of the rest: a list to call from, not a roster.
+    return [
+        TierReach(tier=row.tier, people=_nearest(row.people, unit), contacts=row.contacts)
+        for row in ordered
+    ]
+
+
+def _nearest(people: list[OnShift], unit: Unit) -> list[OnShift]:
+    here = [entry for entry in people if entry.unit.id == unit.pk]
+    return here + [entry for entry in people if entry.unit.id != unit.pk][:CALL_OTHERS]
 
 
 def _distance(entry: OnShift, unit: Unit) -> tuple[int, str]:

@@ -155,3 +155,25 @@ def test_the_page_costs_the_same_queries_for_few_or_many_people(
             assert device.get(CALL).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 14
+
+
+def test_everyone_on_the_unit_is_listed_and_only_the_three_nearest_others(
+    now: dt.datetime,
+    setup: None,
+    four_west: Unit,
+    ed: Unit,
+    front_desk: Unit,
+    manager_maria: User,
+    on_shift_now: OnShiftNow,
+) -> None:
+    for n in range(4):
+        on_shift_now(f"Here {n}", role=SupportRole.SUPER_USER, unit=four_west)
+    on_shift_now("Site 1", role=SupportRole.SUPER_USER, unit=ed)
+    for n in range(3):
+        on_shift_now(f"Far {n}", role=SupportRole.SUPER_USER, unit=front_desk)
+    _, device = enrolled_device(four_west, manager_maria)
+
+    rows = device.get(CALL).context["rows"]
+
+    listed = [entry.person.name for entry in rows[0].people]
+    assert listed == ["Here 0", "Here 1", "Here 2", "Here 3", "Site 1", "Far 0", "Far 1"]
