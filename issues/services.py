@@ -177,17 +177,6 @@ def _ensure_escalation_paths(go_live: GoLive) -> None:
         )
 
 
-def escalation_path_for(issue: Issue) -> EscalationPath | None:
-    """The path that applies to the issue (see `EscalationPathQuerySet.applying_to`)."""
-    return EscalationPath.objects.applying_to(
-        go_live_id=issue.go_live_id,
-        priority=issue.priority,
-        category_id=issue.category_id,
-        application_id=issue.application_id,
-        site_id=issue.site_id,
-    )
-
-
 @dataclass(frozen=True)
 class SlaTargets:
     response: dt.timedelta

@@ -7,8 +7,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from golive.models import Application, EscalationTier, GoLive, Site, Unit
-from issues.models import Category, EscalationPath, EscalationStep, Issue, Priority
-from issues.services import ensure_issue_setup, escalation_path_for
+from issues.models import Category, EscalationPath, EscalationStep, Priority
+from issues.services import ensure_issue_setup
 from issues.tests.test_services import log
 
 Step = EscalationStep
@@ -90,7 +90,13 @@ def test_the_most_specific_path_applies(
 
     def path(unit: Unit, category: Category, **fields: object) -> EscalationPath | None:
         issue = log(unit, category, **fields)
-        return escalation_path_for(Issue.objects.get(pk=issue.pk))
+        return EscalationPath.objects.applying_to(
+            go_live_id=issue.go_live_id,
+            priority=issue.priority,
+            category_id=issue.category_id,
+            application_id=issue.application_id,
+            site_id=issue.site_id,
+        )
 
     assert path(four_west, printing, application_id=orders_app.pk) == by_category
     assert path(four_west, login, application_id=orders_app.pk) == by_app
