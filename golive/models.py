@@ -226,9 +226,10 @@ class EscalationTier(models.Model):
 
 class ContactQuerySet(models.QuerySet["Contact"]):
     def covering(
-        self, *, unit: Unit | None = None, application: Application | None = None
+        self, *, unit: Unit | None = None, application: Application | int | None = None
     ) -> ContactQuerySet:
-        """Contacts whose coverage includes the unit and the application (None: any)."""
+        """Contacts whose coverage includes the unit and the application (given or by id;
+        None: any)."""
         qs = self.filter(is_active=True)
         if unit is not None:
             qs = qs.filter(Q(all_units=True) | Q(units=unit))

@@ -3,7 +3,7 @@ contacts, resolved at the moment they are needed.
 
 Escalation notifies a tier's people through this, and "who do I call" shows the same lists to floor
 staff, so both always agree. A tier's people are those on shift now in the tier's support roles
-(its routing rule, see `assignment.roles_for`) who know the issue's application, if it names one;
+(its routing rule, `assignment.roles_by_tier`) who know the issue's application, if it names one;
 nearest first: on the unit, then elsewhere on its site, then anywhere in the go-live. Its contacts
 are the directory's for that tier who cover the unit and the application and whose hours cover
 now. A tier with neither is unreachable: escalation moves on to the next tier.
@@ -17,16 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
-
 from golive.models import Contact, EscalationTier, GoLive, Unit
-from issues.models import (
-    DEFAULT_ASSIGN_ROLES,
-    LATER_TIER_ROLES,
-    AssignmentRule,
-    EscalationPath,
-    Priority,
-)
+from issues.assignment import roles_by_tier
+from issues.models import EscalationPath, Priority
 from staffing.whos_on import OnShift, on_shift
 
 # "Who do I call" lists everyone on the unit and this many more of each tier, nearest first.
@@ -50,11 +43,7 @@ def reach_by_tier(
     """Every tier of the go-live but the leadership line, first line first, with whom to reach
     now. A constant number of queries, however many tiers, people and contacts."""
     tiers = list(EscalationTier.objects.filter(go_live=go_live, is_leadership=False))
-    rules = {rule.tier_id: rule.roles for rule in AssignmentRule.objects.filter(go_live=go_live)}
-    roles = {
-        tier.pk: rules.get(tier.pk, DEFAULT_ASSIGN_ROLES.get(tier.level, LATER_TIER_ROLES))
-        for tier in tiers
-    }
+    roles = roles_by_tier(go_live, tiers)
     wanted = {role for tier_roles in roles.values() for role in tier_roles}
     people = (
         on_shift(
@@ -70,12 +59,7 @@ def reach_by_tier(
     contacts = [
         contact
         for contact in Contact.objects.filter(go_live=go_live, tier__in=tiers)
-        .covering(unit=unit)
-        .filter(
-            Q()
-            if application_id is None
-            else Q(all_applications=True) | Q(applications=application_id)
-        )
+        .covering(unit=unit, application=application_id)
         .order_by("name")
         if _available(contact, go_live, at)
     ]

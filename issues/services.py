@@ -361,7 +361,6 @@ def create_issue(
     reporter_user: AbstractBaseUser | None = None,
     reporter_name: str = "",
     reporter_callback: str = "",
-    reporter_tablet: UnitTablet | None = None,
     client_key: str = "",
 ) -> tuple[Issue, bool]:
     """Log an issue; (issue, created). The same `client_key` again returns the first issue.
@@ -382,7 +381,7 @@ def create_issue(
             "go_live_id": go_live.pk,
             "site_id": unit.site_id,
             "unit_id": unit.pk,
-            "reporter_tablet_id": reporter_tablet.pk if reporter_tablet is not None else None,
+            "reporter_tablet_id": None,
         }
     if impact not in Impact.values or urgency not in Urgency.values:
         raise IssueRefused("Say who is affected and how bad it is.")

@@ -178,13 +178,11 @@ def test_it_shows_the_tablet_reporter_with_a_callback_link_and_everyone_else_aff
     tablet: UnitTablet,
 ) -> None:
     issue, _ = create_issue(
-        go_live=mercy,
-        unit=four_west,
+        tablet_secret_hash=tablet.secret_hash,
         category_id=printing.pk,
         title="Labels print blank",
         impact=Impact.SEVERAL,
         urgency=Urgency.WORKAROUND,
-        reporter_tablet=tablet,
         reporter_name="Nora Night",
         reporter_callback="312-555-0142",
     )

@@ -483,8 +483,7 @@ def test_when_the_photo_cannot_be_stored_the_issue_is_not_saved_either(
     monkeypatch.setattr(intake, "store_photo", broken)
     with pytest.raises(OSError, match="disk full"):
         submit_intake(
-            go_live=four_west.site.go_live,
-            unit=four_west,
+            tablet_secret_hash=tablet[0].secret_hash,
             category_id=printing.pk,
             title="Scanner will not pair",
             impact=Impact.ONE_USER,
@@ -497,7 +496,6 @@ def test_when_the_photo_cannot_be_stored_the_issue_is_not_saved_either(
             reporter_user=None,
             reporter_name="Kim",
             reporter_callback="x4411",
-            reporter_tablet=tablet[0],
             client_key=str(uuid.uuid4()),
             photo=check_photo(upload(picture())),  # type: ignore[arg-type]
         )
