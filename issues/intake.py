@@ -18,13 +18,14 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import Http404
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from golive.models import Contact, GoLive, Unit
 from issues.access import Floor
 from issues.models import Issue, IssuePhoto, KnownIssue
+from issues.queue import DONE
 from issues.services import OPEN, create_issue
 from staffing.whos_on import OnShift, on_shift
 
@@ -83,7 +84,6 @@ class Suggestion:
 
     issue: Issue
     known: KnownIssue | None
-    all_words: bool
     rank: float
 
     @property
@@ -91,26 +91,16 @@ class Suggestion:
         return self.known.title if self.known is not None else self.issue.title
 
 
-def _ranked(rows: QuerySet, terms: list[str]) -> QuerySet:
-    """Rows matching any word (prefix match), those with every word first, then by rank.
-
-    Ordering by "has every word" in the same query is the AND-then-OR fallback without a second
-    round trip: when some row has every word, only those rows are kept (see similar_issues).
-    """
-    any_word = SearchQuery(
-        " | ".join(f"{term}:*" for term in terms), search_type="raw", config="english"
+def _ranked(rows: QuerySet, terms: list[str], *, every: bool) -> list[Any]:
+    """The best SUGGESTIONS of `rows` having every word of `terms` (prefix match), or any word,
+    by rank (annotated as `rank`)."""
+    query = SearchQuery(
+        (" & " if every else " | ").join(f"{term}:*" for term in terms),
+        search_type="raw",
+        config="english",
     )
-    every_word = SearchQuery(
-        " & ".join(f"{term}:*" for term in terms), search_type="raw", config="english"
-    )
-    return (
-        rows.filter(search=any_word)
-        .annotate(
-            all_words=ExpressionWrapper(Q(search=every_word), output_field=BooleanField()),
-            rank=SearchRank(F("search"), any_word),
-        )
-        .order_by(F("all_words").desc(), F("rank").desc(), "-pk")
-    )
+    ranked = rows.filter(search=query).annotate(rank=SearchRank(F("search"), query))
+    return list(ranked.order_by(F("rank").desc(), "-pk")[:SUGGESTIONS])
 
 
 def affecting(known_issues: QuerySet[KnownIssue], units: QuerySet[Unit]) -> QuerySet[KnownIssue]:
@@ -123,26 +113,37 @@ def affecting(known_issues: QuerySet[KnownIssue], units: QuerySet[Unit]) -> Quer
 
 def similar_issues(*, floor: Floor, text: str, units: QuerySet[Unit]) -> list[Suggestion]:
     """Up to five open issues the visitor may see and unfixed known issues of their units that
-    look like `text` (PostgreSQL full text search on the indexed `search` columns; two queries)."""
+    look like `text` (PostgreSQL full text search on the indexed `search` columns).
+
+    Rows with every word come first and alone; only when neither list has one are rows with any
+    word looked for: two queries while the words match something together, four when they do
+    not (two for a single word). Ranking every loose match of a common first word would cost
+    far more than the second look.
+    """
     terms = search_terms(text)
     if not terms:
         return []
-    issues = _ranked(floor.issues().filter(status__in=OPEN).select_related("unit__site"), terms)[
-        :SUGGESTIONS
-    ]
-    known_rows = KnownIssue.objects.filter(go_live=floor.go_live, issue__status__in=OPEN).exclude(
-        status=KnownIssue.Status.FIXED
-    )
-    known = _ranked(affecting(known_rows, units).select_related("issue__unit__site"), terms)[
-        :SUGGESTIONS
-    ]
-    found = [Suggestion(k.issue, k, k.all_words, k.rank) for k in known]
-    anchors = {s.issue.pk for s in found}
-    found += [Suggestion(i, None, i.all_words, i.rank) for i in issues if i.pk not in anchors]
-    if any(s.all_words for s in found):
-        found = [s for s in found if s.all_words]
+    # Open issues spelled as the partial search index's condition, so PostgreSQL can use it.
+    issues = floor.issues().exclude(status__in=DONE).select_related("unit__site")
+    known = affecting(
+        KnownIssue.objects.filter(go_live=floor.go_live, issue__status__in=OPEN).exclude(
+            status=KnownIssue.Status.FIXED
+        ),
+        units,
+    ).select_related("issue__unit__site")
+    # With one word, "every" and "any" are the same search.
+    for every in (True, False) if len(terms) > 1 else (True,):
+        found = [Suggestion(k.issue, k, k.rank) for k in _ranked(known, terms, every=every)]
+        anchors = {s.issue.pk for s in found}
+        found += [
+            Suggestion(i, None, i.rank)
+            for i in _ranked(issues, terms, every=every)
+            if i.pk not in anchors
+        ]
+        if found:
+            break
     # Known issues first among equals: they carry a workaround and the command center's word.
-    found.sort(key=lambda s: (not s.all_words, s.known is None, -s.rank))
+    found.sort(key=lambda s: (s.known is None, -s.rank))
     return found[:SUGGESTIONS]
 
 

@@ -566,6 +566,13 @@ class Issue(models.Model):
             models.Index(fields=["go_live", "assignee", "status"]),
             models.Index(fields=["go_live", "unit", "status"]),
             GinIndex(fields=["search"], name="issue_search_idx"),
+            # Similar issues while a reporter types and the queue's search of open issues: a
+            # sixth of the rows at the start of a go-live, far fewer later.
+            GinIndex(
+                fields=["search"],
+                condition=~Q(status__in=["resolved", "closed"]),
+                name="issue_open_search_idx",
+            ),
             # The optional references are indexed only where set: most issues leave most of them
             # empty, and an issue logged then skips those indexes (lookups are by a value).
             *(

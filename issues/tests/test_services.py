@@ -403,6 +403,19 @@ def test_two_agents_claiming_at_once_one_wins_and_the_other_is_told_who(
     assert issue.events.filter(kind="assignee").count() == 1
 
 
+def test_psycopg_parses_the_intake_statement_once(four_west: Unit, printing: Category) -> None:
+    # psycopg keeps the parsed form of a statement only when it is short enough (see
+    # _create_statement); the second issue must not pay for parsing again.
+    from psycopg import _queries
+
+    log(four_west, printing)
+    before = _queries._query2pg.cache_info()
+    log(four_west, printing)
+    after = _queries._query2pg.cache_info()
+    assert after.misses == before.misses
+    assert after.hits > before.hits
+
+
 def test_logging_an_issue_costs_a_handful_of_queries_however_many_exist(
     four_west: Unit, printing: Category, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
