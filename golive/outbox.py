@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from golive.lib.queue import send_now
+from golive.lib.rows import writable_fields
 from golive.models import GoLive, Notification
 from golive.sms import get_sms_backend
 
@@ -78,6 +79,48 @@ def notify(
     if created:
         transaction.on_commit(partial(enqueue_delivery, notification_id=notification.pk))
     return notification
+
+
+# Rows per INSERT (PostgreSQL takes at most 65,535 parameters a statement), and per delivery task.
+_INSERT_CHUNK = 1000
+_DELIVERY_CHUNK = 20
+
+
+def notify_many(notifications: list[Notification]) -> list[int]:
+    """Write unsaved notifications in the caller's transaction, in a few statements; deliver them
+    after commit. A row whose dedupe key is taken (already written, by anyone) writes nothing.
+    The ids written."""
+    fields = writable_fields(Notification)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    written: list[int] = []
+    for start in range(0, len(notifications), _INSERT_CHUNK):
+        chunk = notifications[start : start + _INSERT_CHUNK]
+        params = [
+            f.get_db_prep_save(getattr(notification, f.attname), connection)
+            for notification in chunk
+            for f in fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Notification._meta.db_table} ({columns}) "
+                f"VALUES {', '.join([row] * len(chunk))} "
+                "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                params,
+            )
+            written += [pk for (pk,) in cursor.fetchall()]
+    for start in range(0, len(written), _DELIVERY_CHUNK):
+        ids = written[start : start + _DELIVERY_CHUNK]
+        transaction.on_commit(partial(enqueue_deliveries, notification_ids=ids))
+    return written
+
+
+def enqueue_deliveries(*, notification_ids: list[int]) -> bool:
+    """Hand a few rows to one worker; like enqueue_delivery, never raises for a broker that is
+    down."""
+    from golive.tasks import deliver_notifications as deliver_task  # tasks imports this module
+
+    return send_now(deliver_task, notification_ids=notification_ids)
 
 
 def enqueue_delivery(*, notification_id: int) -> bool:

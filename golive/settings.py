@@ -224,6 +224,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Warnings and escalation of issues missing their service level (issues/escalation.py).
+    "escalate-due-issues": {
+        "task": "issues.tasks.escalate_due_issues",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
+    "audit-escalations": {
+        "task": "issues.tasks.audit_escalations",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     # Auto-assignment of new issues: within seconds of their filing.
     "route-pending-issues": {
         "task": "issues.tasks.route_pending_issues",
@@ -231,6 +242,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 5},
     },
 }
+
+# /healthz fails when the escalation sweep (every 30 s) last ran longer ago than this.
+HEALTH_SWEEP_MAX_AGE_SECONDS = env_int("HEALTH_SWEEP_MAX_AGE_SECONDS", 180)
 
 # --- Notifications --------------------------------------------------------------------------------
 

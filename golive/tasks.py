@@ -19,6 +19,17 @@ def deliver_notification(notification_id: int) -> bool:
     return outbox.deliver_notification(notification_id=notification_id)
 
 
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def deliver_notifications(notification_ids: list[int]) -> int:
+    """A few rows written together (an escalation sweep's); how many this call sent."""
+    return sum(outbox.deliver_notification(notification_id=pk) for pk in notification_ids)
+
+
 @shared_task
 def deliver_pending_notifications() -> int:
     return outbox.deliver_due_notifications()

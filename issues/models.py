@@ -508,6 +508,16 @@ class Issue(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     sla_paused_at = models.DateTimeField(null=True, blank=True)
     sla_paused_for = models.DurationField(default=dt.timedelta(0))
+    # Escalation (issues/escalation.py): when the sweep must next look at the issue (a warning or
+    # a step due), none when nothing is left to do. When a target is first missed the issue keeps
+    # a snapshot of its escalation path (`escalation_plan`, one `escalation_round` per snapshot),
+    # so editing a path never changes an issue already escalating; `escalation_done` holds the
+    # positions of the steps performed and `escalation_warned` the warnings sent.
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+    escalation_plan = models.JSONField(null=True, blank=True)
+    escalation_round = models.PositiveSmallIntegerField(default=0)
+    escalation_done = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    escalation_warned = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     # Still to be offered to auto-assignment (a task after commit, a sweep if the broker was down).
     routing_pending = models.BooleanField(default=True)
     # Bumped on every change, so a form opened before someone else's change is refused as stale.
@@ -558,6 +568,12 @@ class Issue(models.Model):
                 "created_at",
                 condition=~Q(status__in=["resolved", "closed"]),
                 name="issue_open_queue_idx",
+            ),
+            # The escalation sweep: only issues with something due, by when.
+            models.Index(
+                fields=["next_escalation_at"],
+                condition=Q(next_escalation_at__isnull=False),
+                name="issue_escalation_due_idx",
             ),
             # The auto-assignment sweep: only issues still waiting to be routed.
             models.Index(

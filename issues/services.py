@@ -37,6 +37,7 @@ from issues.models import (
     DEFAULT_CATEGORIES,
     DEFAULT_MATRIX,
     DEFAULT_SLA,
+    DEFAULT_SLA_WARNINGS,
     LATER_TIER_ROLES,
     TABLET_LAST_USED_EVERY,
     AssignmentRule,
@@ -56,6 +57,7 @@ from issues.models import (
     UnitTablet,
     Urgency,
 )
+from issues.schedule import next_escalation_time, restart_escalation
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -182,6 +184,8 @@ class SlaTargets:
     response: dt.timedelta
     resolution: dt.timedelta
     pause_while_waiting: bool
+    # Percentages of each target's time at which the people on the issue are warned.
+    warn_at: tuple[int, ...] = tuple(DEFAULT_SLA_WARNINGS)
 
 
 def sla_targets(*, issue: Issue, priority: str | None = None) -> SlaTargets | None:
@@ -201,11 +205,25 @@ def sla_targets(*, issue: Issue, priority: str | None = None) -> SlaTargets | No
     if policy is None:
         response, resolution = DEFAULT_SLA[priority]
         return SlaTargets(response, resolution, pause_while_waiting=True)
-    return SlaTargets(policy.response, policy.resolution, policy.pause_while_waiting)
+    return SlaTargets(
+        policy.response, policy.resolution, policy.pause_while_waiting, tuple(policy.warn_at)
+    )
 
 
 # Where an issue is logged: given by the caller, or taken from the tablet whose secret is given.
 _PLACE = ("go_live_id", "site_id", "unit_id", "reporter_tablet_id")
+# Columns a new issue leaves empty (NULL, their default): the INSERT does not name them, which
+# keeps the statement short enough for psycopg to keep it parsed (see _create_statement).
+_EMPTY_AT_INTAKE = (
+    "assignee_id",
+    "tier_id",
+    "parent_id",
+    "acknowledged_at",
+    "resolved_at",
+    "closed_at",
+    "sla_paused_at",
+    "escalation_plan",
+)
 
 
 @dataclass(frozen=True)
@@ -214,11 +232,12 @@ class _IntakeStatement:
     given: list[Field[Any, Any]]  # the issue's columns it takes as parameters, by attname
     defaults: dict[str, Any]  # what those columns take when the caller leaves them out
     # The issue's columns it returns: those the database decides, and the place.
-    returned = ("id", "number", "priority", "respond_by", "due_at", *_PLACE)
+    returned = ("id", "number", "priority", "respond_by", "due_at", "next_escalation_at", *_PLACE)
 
     def loaded(self, values: dict[str, Any]) -> Issue:
         """The stored issue from what was sent and what the database decided, without a reload
         (`from_db` takes the values in the model's column order)."""
+        values = dict.fromkeys(_EMPTY_AT_INTAKE) | values
         names = [f.attname for f in Issue._meta.concrete_fields if f.attname in values]
         return Issue.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
 
@@ -234,18 +253,23 @@ def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
     row lock held until commit so two issues logged at once never share one; the priority is P1
     for a patient-safety issue, else the go-live's matrix cell, else the usual matrix; the response
     and resolution times come from the most specific service level (as `sla_targets`), none for an
-    enhancement request; the issue and its "created" event are written. A tablet or reference that fails its check writes
-    nothing, counter included: the statement returns no row and `create_issue` says which failed.
+    enhancement request, and the sweep first looks at it at the level's first warning (as
+    `escalation.next_escalation_time`); the issue and its "created" event are written. A tablet
+    or reference that fails its check writes nothing, counter included: the statement returns
+    no row and `create_issue` says which failed.
     """
     given = [
-        field for field in writable_fields(Issue) if field.attname not in _IntakeStatement.returned
+        field
+        for field in writable_fields(Issue)
+        if field.attname not in (*_IntakeStatement.returned, *_EMPTY_AT_INTAKE)
     ]
     defaults = ", ".join(
-        f"('{priority}', interval '{int(response.total_seconds())} seconds', "
-        f"interval '{int(resolution.total_seconds())} seconds')"
+        f"('{priority}', '{int(response.total_seconds())}s'::interval, "
+        f"'{int(resolution.total_seconds())}s'::interval)"
         for priority, (response, resolution) in DEFAULT_SLA.items()
     )
     tablets = UnitTablet._meta.db_table
+    warnings = ", ".join(str(int(percent)) for percent in DEFAULT_SLA_WARNINGS)
     if by_tablet:
         place = f"""
             SELECT t.go_live_id, u.site_id, t.unit_id, t.id AS reporter_tablet_id
@@ -282,12 +306,15 @@ def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
             FROM counter, allowed, place
         ), sla AS MATERIALIZED (
             SELECT COALESCE(p.response, d.response) AS response,
-                   COALESCE(p.resolution, d.resolution) AS resolution
+                   COALESCE(p.resolution, d.resolution) AS resolution,
+                   COALESCE((
+                       SELECT min(w) FROM unnest(COALESCE(p.warn_at, ARRAY[{warnings}])) w
+                   ), 100) AS first_warning
             FROM ranked
             JOIN (VALUES {defaults}) AS d (priority, response, resolution)
               ON d.priority = ranked.priority
             LEFT JOIN LATERAL (
-                SELECT p.response, p.resolution FROM {SlaPolicy._meta.db_table} p, place
+                SELECT p.response, p.resolution, p.warn_at FROM {SlaPolicy._meta.db_table} p, place
                 WHERE p.go_live_id = place.go_live_id AND p.priority = ranked.priority
                   AND (p.category_id = %(category_id)s OR p.category_id IS NULL)
                   AND (p.site_id = place.site_id OR p.site_id IS NULL)
@@ -297,12 +324,14 @@ def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
         ), issue AS (
             INSERT INTO {Issue._meta.db_table} AS i
                 ({", ".join(field.column for field in given)},
-                 {", ".join(_PLACE)}, number, priority, respond_by, due_at)
+                 {", ".join(_PLACE)}, number, priority, respond_by, due_at, next_escalation_at)
             SELECT {", ".join(f"%({field.attname})s" for field in given)},
                    {", ".join(f"place.{column}" for column in _PLACE)},
                    ranked.number, ranked.priority,
                    CASE WHEN NOT ranked.is_enhancement THEN %(created_at)s + sla.response END,
-                   CASE WHEN NOT ranked.is_enhancement THEN %(created_at)s + sla.resolution END
+                   CASE WHEN NOT ranked.is_enhancement THEN %(created_at)s + sla.resolution END,
+                   CASE WHEN NOT ranked.is_enhancement
+                     THEN %(created_at)s + sla.response * sla.first_warning / 100.0 END
             FROM place, ranked, sla
             RETURNING {", ".join(f"i.{column}" for column in _IntakeStatement.returned)}
         ), event AS (
@@ -407,6 +436,8 @@ def create_issue(
         "client_key": client_key,
         "created_at": now,
         "updated_at": now,
+        "escalation_done": [],
+        "escalation_warned": [],
     }
     params = given | place
     params |= {
@@ -532,9 +563,14 @@ def _record(
     body: str = "",
     internal: bool = False,
 ) -> IssueEvent:
-    """Save a locked issue's changes and write their event: every change to an issue ends here."""
+    """Save a locked issue's changes and write their event: every change to an issue ends here,
+    and so does the escalation schedule follow it (acknowledged, paused, resolved, new targets)."""
     issue.version += 1
     issue.updated_at = timezone.now()
+    targets = sla_targets(issue=issue)
+    issue.next_escalation_at = next_escalation_time(
+        issue, targets.warn_at if targets is not None else None
+    )
     issue.save()
     return _event(issue, kind, actor, old=old, new=new, body=body, internal=internal)
 
@@ -602,6 +638,8 @@ def _move(
     if reopened:
         issue.resolved_at = None
         issue.closed_at = None
+        # Its fix did not hold: a target it misses now starts a new round of escalation.
+        restart_escalation(issue)
     _record(
         issue, IssueEvent.Kind.STATUS, actor, old=old, new=issue.get_status_display(), body=note
     )
@@ -764,6 +802,8 @@ def set_priority(
     old = issue.priority
     targets = sla_targets(issue=issue, priority=priority)
     issue.priority = priority
+    # The new priority's path, from its first step, once a new target is missed.
+    restart_escalation(issue)
     if targets is not None:
         # Counted from the report, as if it had always had this priority; time stopped stays off.
         if issue.acknowledged_at is None:

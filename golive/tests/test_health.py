@@ -1,15 +1,21 @@
 """`/healthz` against the real PostgreSQL, Redis and a real Celery worker."""
 
+import datetime as dt
+import re
 from typing import Any
 
 import pytest
+import time_machine
 from celery.contrib.testing.worker import start_worker
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pytest_django import DjangoDbBlocker, Settings
 
 from golive.celery import app as celery_app
+from golive.lib import heartbeat
 
 
 def healthz(client: Client) -> tuple[int, dict[str, Any], str]:
@@ -19,6 +25,7 @@ def healthz(client: Client) -> tuple[int, dict[str, Any], str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_it_answers_ok_when_the_database_redis_and_a_worker_answer(client: Client) -> None:
+    heartbeat.beat(heartbeat.ESCALATION_SWEEP, at=timezone.now() - dt.timedelta(seconds=40))
     with start_worker(celery_app, pool="solo", perform_ping_check=False):
         status, body, cache_control = healthz(client)
 
@@ -28,8 +35,13 @@ def test_it_answers_ok_when_the_database_redis_and_a_worker_answer(client: Clien
         "database": True,
         "redis": True,
         "celery": True,
+        "escalation_sweep": True,
     }
     assert "1 worker(s) answered" in body["checks"]["celery"]["detail"]
+    # The worker's start takes a moment of real time.
+    assert re.fullmatch(
+        r"the escalation sweep last ran 4\d s ago", body["checks"]["escalation_sweep"]["detail"]
+    )
     assert "no-store" in cache_control
 
 
@@ -104,3 +116,28 @@ def test_it_answers_503_naming_the_database_when_postgresql_is_down(
 def test_it_needs_no_sign_in_and_refuses_posts(db: None, client: Client) -> None:
     assert client.get(reverse("healthz")).status_code in {200, 503}
     assert client.post(reverse("healthz")).status_code == 405
+
+
+def test_it_answers_503_when_the_escalation_sweep_is_over_three_minutes_old(
+    db: None, client: Client
+) -> None:
+    with time_machine.travel(timezone.now(), tick=False):
+        heartbeat.beat(heartbeat.ESCALATION_SWEEP, at=timezone.now() - dt.timedelta(seconds=181))
+        status, body, _ = healthz(client)
+    assert status == 503
+    assert body["checks"]["escalation_sweep"]["ok"] is False
+    assert "last ran 181 s ago (more than 180 s)" in body["checks"]["escalation_sweep"]["detail"]
+
+    heartbeat.beat(heartbeat.ESCALATION_SWEEP)
+    _, body, _ = healthz(client)
+    assert body["checks"]["escalation_sweep"]["ok"] is True
+
+
+def test_it_answers_503_when_the_escalation_sweep_never_ran(db: None, client: Client) -> None:
+    cache.delete("heartbeat:escalation")
+    status, body, _ = healthz(client)
+    assert status == 503
+    assert body["checks"]["escalation_sweep"] == {
+        "ok": False,
+        "detail": "the escalation sweep has not run yet",
+    }

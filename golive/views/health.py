@@ -1,4 +1,5 @@
-"""`GET /healthz`: whether the database, Redis and at least one Celery worker answer.
+"""`GET /healthz`: whether the database, Redis and at least one Celery worker answer, and whether
+the escalation sweep has run lately (beat and a worker are doing their rounds).
 
 Load balancers and monitors call it without signing in. Each check catches every error, because
 the point of the page is to say which dependency is down instead of failing with a 500.
@@ -10,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from typing import TypedDict
 
+from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -18,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from golive.celery import app as celery_app
+from golive.lib import heartbeat
 
 # Seconds to wait for a worker's answer to the ping; a load balancer probe must stay short.
 CELERY_PING_TIMEOUT = 1.0
@@ -67,10 +70,26 @@ def check_celery() -> CheckResult:
     return {"ok": True, "detail": f"{len(workers)} worker(s) answered: {', '.join(workers)}"}
 
 
+def check_escalation_sweep() -> CheckResult:
+    """The issues app's sweep records a heartbeat (golive.lib.heartbeat) after each run."""
+    limit = settings.HEALTH_SWEEP_MAX_AGE_SECONDS
+    age = heartbeat.age(heartbeat.ESCALATION_SWEEP)
+    if age is None:
+        return {"ok": False, "detail": "the escalation sweep has not run yet"}
+    seconds = int(age.total_seconds())
+    if seconds > limit:
+        return {
+            "ok": False,
+            "detail": f"the escalation sweep last ran {seconds} s ago (more than {limit} s)",
+        }
+    return {"ok": True, "detail": f"the escalation sweep last ran {seconds} s ago"}
+
+
 CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": check_database,
     "redis": check_redis,
     "celery": check_celery,
+    "escalation_sweep": check_escalation_sweep,
 }
 
 

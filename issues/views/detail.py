@@ -39,6 +39,7 @@ from issues.forms_desk import (
 )
 from issues.models import Issue, IssueEvent, KnownIssue
 from issues.queue import due_label, duration_label, resolution_label, support_people
+from issues.schedule import outline
 from issues.services import (
     TRANSITIONS,
     IssueRefused,
@@ -208,6 +209,7 @@ def _detail_context(
         "known": KnownIssue.objects.filter(issue_id__in=known_on).first(),
         "tablet": issue.reporter_tablet if issue.reporter_tablet_id else None,
         "entries": timeline(issue),
+        "escalation": outline(issue),
     }
 
 

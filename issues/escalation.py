@@ -1,0 +1,476 @@
+"""The escalation sweep: warnings as an issue uses up its service level, then the steps of its
+escalation path once a target is missed, each performed exactly once (the schedule itself is
+issues/schedule.py).
+
+The sweep claims due issues (`next_escalation_at` passed, through its partial index) with SELECT
+... FOR UPDATE SKIP LOCKED, a batch per transaction, and writes each issue's new state, its
+timeline events and its notifications (outbox rows whose dedupe key names the issue, the round,
+the level, the recipient and the channel) in that transaction. So two sweeps never take the same
+issue, a sweep killed half-way leaves nothing behind and repeats nothing, and after an outage
+each level due is performed once, in one pass. An issue the sweep cannot handle is logged and
+left due; the auditor (every 5 minutes) tries such stuck issues again one by one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import InterfaceError, OperationalError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from golive import outbox
+from golive.lib import heartbeat
+from golive.models import Contact, EscalationTier, GoLive, Notification, Unit
+from golive.permissions import command_center_leads
+from issues.models import EscalationStep, Issue, IssueEvent
+from issues.reach import TierReach, reach_by_tier
+from issues.schedule import (
+    PlanStep,
+    WarningPoint,
+    escalation_start,
+    next_escalation_time,
+    path_for,
+    plan_steps,
+    snapshot,
+    step_times,
+    warnings_of,
+)
+from issues.services import SlaTargets, sla_targets
+
+logger = logging.getLogger(__name__)
+
+# Issues claimed per transaction: a sweep holds their row locks only that long.
+SWEEP_BATCH = 200
+# A sweep stops taking new batches after this long (the task's time limit is far above it).
+SWEEP_BUDGET_SECONDS = 20.0
+# Of a tier's people on shift, the nearest this many are told (the unit's, then its site's...).
+TIER_PEOPLE = 5
+# An issue whose next escalation is this late is stuck: the auditor puts it back in the sweep.
+STUCK_AFTER = dt.timedelta(minutes=5)
+STUCK_LIMIT = 1000
+
+_T = EscalationStep.Trigger
+
+
+# --- The sweep -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    key: str  # for the dedupe key: person<id>, contact<id> or user<id>
+    name: str
+    user_id: int | None
+    email: str
+    sms: str
+
+    def address(self, channel: str) -> str | None:
+        """Where `channel` reaches them ("" for in-app), None when it cannot."""
+        if channel == Notification.Channel.IN_APP:
+            return "" if self.user_id is not None else None
+        if channel == Notification.Channel.EMAIL:
+            return self.email or None
+        return self.sms or None
+
+
+@dataclass
+class _Sweep:
+    """What one sweep looks up once and shares between the issues it handles."""
+
+    now: dt.datetime
+    reaches: dict[tuple[int, int, int | None], list[TierReach]] = field(default_factory=dict)
+    targets: dict[tuple[int, str, int, int], SlaTargets | None] = field(default_factory=dict)
+    plans: dict[tuple[int, str, int, int | None, int], dict[str, Any]] = field(default_factory=dict)
+    contacts: dict[int, Contact] = field(default_factory=dict)
+    leads: dict[int, list[Recipient]] = field(default_factory=dict)
+    events: list[IssueEvent] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+
+    def reach(self, issue: Issue) -> list[TierReach]:
+        key = (issue.go_live_id, issue.unit_id, issue.application_id)
+        if key not in self.reaches:
+            self.reaches[key] = reach_by_tier(
+                go_live=issue.go_live,
+                unit=issue.unit,
+                application_id=issue.application_id,
+                at=self.now,
+            )
+        return self.reaches[key]
+
+    def sla(self, issue: Issue) -> SlaTargets | None:
+        key = (issue.go_live_id, issue.priority, issue.category_id, issue.site_id)
+        if key not in self.targets:
+            self.targets[key] = sla_targets(issue=issue)
+        return self.targets[key]
+
+    def plan(self, issue: Issue) -> dict[str, Any]:
+        key = (
+            issue.go_live_id,
+            issue.priority,
+            issue.category_id,
+            issue.application_id,
+            issue.site_id,
+        )
+        if key not in self.plans:
+            path = path_for(issue)
+            self.plans[key] = snapshot(path) if path is not None else {"name": "", "steps": []}
+        return self.plans[key]
+
+    def contact(self, pk: int) -> Contact | None:
+        if pk not in self.contacts:
+            found = Contact.objects.filter(pk=pk, is_active=True).first()
+            if found is None:
+                return None
+            self.contacts[pk] = found
+        return self.contacts[pk]
+
+    def command_center(self, go_live: GoLive) -> list[Recipient]:
+        if go_live.pk not in self.leads:
+            self.leads[go_live.pk] = [
+                Recipient(
+                    key=f"user{m.user_id}",
+                    name=m.user.get_full_name() or m.user.get_username(),
+                    user_id=m.user_id,
+                    email=m.user.email,
+                    sms="",
+                )
+                for m in command_center_leads(go_live)
+            ]
+        return self.leads[go_live.pk]
+
+    def event(self, issue: Issue, body: str) -> None:
+        self.events.append(
+            IssueEvent(
+                issue=issue,
+                at=self.now,
+                kind=IssueEvent.Kind.ESCALATION,
+                body=body[:4000],
+                internal=True,
+            )
+        )
+
+    def notify(
+        self,
+        issue: Issue,
+        recipient: Recipient,
+        channel: str,
+        *,
+        dedupe_key: str,
+        subject: str,
+        body: str,
+    ) -> bool:
+        address = recipient.address(channel)
+        if address is None:
+            return False
+        self.notifications.append(
+            Notification(
+                go_live_id=issue.go_live_id,
+                recipient_user_id=recipient.user_id,
+                recipient_name=recipient.name[:120],
+                recipient_address=address,
+                channel=channel,
+                subject=subject[:200],
+                body=body,
+                link=reverse("issues:detail", args=[issue.pk]),
+                dedupe_key=dedupe_key[:200],
+                created_at=self.now,
+                next_attempt_at=self.now,
+            )
+        )
+        return True
+
+
+def escalate_due_issues(
+    *,
+    now: dt.datetime | None = None,
+    ids: list[int] | None = None,
+    batch: int = SWEEP_BATCH,
+    budget: float = SWEEP_BUDGET_SECONDS,
+) -> int:
+    """The beat sweep: perform what is due on every issue whose `next_escalation_at` has passed
+    (only those of `ids` if given); how many issues it handled."""
+    now = now or timezone.now()
+    deadline = time.monotonic() + budget
+    sweep = _Sweep(now=now)
+    due = Issue.objects.filter(next_escalation_at__lte=now)
+    if ids is not None:
+        due = due.filter(pk__in=ids)
+    failed: set[int] = set()
+    handled = 0
+    while True:
+        with transaction.atomic():
+            issues = list(
+                due.exclude(pk__in=failed)
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("go_live", "unit", "category", "assignee")
+                .order_by("next_escalation_at")[:batch]
+            )
+            done = [issue for issue in issues if _escalated(issue, sweep, failed)]
+            _write(done, sweep)
+        handled += len(done)
+        if len(issues) < batch or time.monotonic() >= deadline:
+            break
+    if ids is None:
+        # /healthz turns 503 when this is too long ago.
+        heartbeat.beat(heartbeat.ESCALATION_SWEEP, at=now)
+    return handled
+
+
+def _escalated(issue: Issue, sweep: _Sweep, failed: set[int]) -> bool:
+    """Work out the issue's due warnings and steps; False (logged, nothing of it kept) if that
+    fails, so one bad issue does not hold up the others."""
+    events, notifications = len(sweep.events), len(sweep.notifications)
+    try:
+        _escalate(issue, sweep)
+    except (OperationalError, InterfaceError):
+        # The database cannot answer: stop here; the next sweep starts again.
+        raise
+    except Exception:
+        logger.exception("Could not escalate issue %s", issue.pk)
+        del sweep.events[events:], sweep.notifications[notifications:]
+        failed.add(issue.pk)
+        return False
+    return True
+
+
+def _write(issues: list[Issue], sweep: _Sweep) -> None:
+    """Everything the batch decided, in its transaction: the issues' state, their events, and
+    their notifications (a dedupe key already taken writes nothing)."""
+    if issues:
+        Issue.objects.bulk_update(
+            issues,
+            [
+                "next_escalation_at",
+                "escalation_plan",
+                "escalation_round",
+                "escalation_done",
+                "escalation_warned",
+            ],
+        )
+    IssueEvent.objects.bulk_create(sweep.events)
+    outbox.notify_many(sweep.notifications)
+    sweep.events.clear()
+    sweep.notifications.clear()
+
+
+def _escalate(issue: Issue, sweep: _Sweep) -> None:
+    targets = sweep.sla(issue)
+    now = sweep.now
+    if issue.is_open and issue.sla_paused_at is None and targets is not None:
+        _warn(issue, targets, sweep)
+        start = escalation_start(issue)
+        if issue.escalation_plan is None and start is not None and start <= now:
+            issue.escalation_plan = sweep.plan(issue)
+            issue.escalation_round += 1
+            issue.escalation_done = []
+            name = issue.escalation_plan["name"]
+            sweep.event(
+                issue,
+                f"Escalation started (round {issue.escalation_round}): the "
+                f"{'response' if start == issue.respond_by else 'resolution'} target was missed. "
+                + (f"Path {name}." if name else "No escalation path applies."),
+            )
+        for step, at in step_times(issue, plan_steps(issue.escalation_plan)):
+            if at is not None and at <= now and step.position not in issue.escalation_done:
+                _perform(issue, step, sweep)
+                issue.escalation_done = [*issue.escalation_done, step.position]
+    issue.next_escalation_at = next_escalation_time(
+        issue, targets.warn_at if targets is not None else None
+    )
+
+
+def _warn(issue: Issue, targets: SlaTargets, sweep: _Sweep) -> None:
+    """Warn the people on the issue at the latest warning point reached of each target; earlier
+    points passed meanwhile (an outage) are marked done without a message of their own."""
+    due = [w for w in warnings_of(issue, targets.warn_at) if w.key not in issue.escalation_warned]
+    due = [w for w in due if w.at <= sweep.now]
+    latest: dict[str, WarningPoint] = {}
+    for warning in due:
+        if warning.target not in latest or warning.percent > latest[warning.target].percent:
+            latest[warning.target] = warning
+    for warning in latest.values():
+        told = _warning_recipients(issue, sweep)
+        if warning.percent >= 100:
+            what = f"missed its {warning.target} target"
+        else:
+            what = f"has used {warning.percent}% of its {warning.target} time"
+        local = timezone.localtime(warning.target_at)
+        subject = f"{issue.code} {what}: {issue.title}"
+        body = f"{issue.priority} · {issue.unit} · {warning.target.capitalize()} due {local:%H:%M}."
+        names = [
+            recipient.name
+            for recipient in told
+            if sweep.notify(
+                issue,
+                recipient,
+                Notification.Channel.IN_APP,
+                dedupe_key=f"warning:{issue.pk}:{warning.key}:{recipient.key}",
+                subject=subject,
+                body=body,
+            )
+        ]
+        sweep.event(
+            issue,
+            f"Warning: {issue.code} {what} (due {local:%H:%M}). "
+            + (f"Told {', '.join(names)} in the app." if names else "Nobody to tell in the app."),
+        )
+    issue.escalation_warned = [*issue.escalation_warned, *(w.key for w in due)]
+
+
+def _warning_recipients(issue: Issue, sweep: _Sweep) -> list[Recipient]:
+    """The assignee; for an unassigned issue, its tier's people on shift nearest to it."""
+    if issue.assignee is not None:
+        user = issue.assignee
+        return [
+            Recipient(
+                key=f"user{user.pk}",
+                name=user.get_full_name() or user.get_username(),
+                user_id=user.pk,
+                email=user.email,
+                sms="",
+            )
+        ]
+    rows = sweep.reach(issue)
+    row = next((r for r in rows if r.tier.pk == issue.tier_id), rows[0] if rows else None)
+    return _people(row, issue.unit) if row is not None else []
+
+
+def _people(row: TierReach, unit: Unit) -> list[Recipient]:
+    """The tier's people on shift nearest the unit (its list is nearest first)."""
+    return [
+        Recipient(
+            key=f"person{entry.person.id}",
+            name=entry.person.name,
+            user_id=entry.person.user_id,
+            email=entry.person.email,
+            sms=entry.person.sms_number,
+        )
+        for entry in row.people[:TIER_PEOPLE]
+    ]
+
+
+def _contacts(contacts: Iterable[Contact]) -> list[Recipient]:
+    return [
+        Recipient(
+            key=f"contact{contact.pk}",
+            name=contact.name,
+            user_id=None,
+            email=contact.email,
+            sms=contact.sms_number,
+        )
+        for contact in contacts
+    ]
+
+
+def _perform(issue: Issue, step: PlanStep, sweep: _Sweep) -> None:
+    """Tell the step's tier (or the next tier anyone can be reached in) and its named contacts,
+    on each of its channels; write what was done on the timeline."""
+    level = step.position
+    notes: list[str] = []
+    recipients: list[Recipient] = []
+    if step.tier_id is not None:
+        rows = sweep.reach(issue)
+        index = next((i for i, r in enumerate(rows) if r.tier.pk == step.tier_id), None)
+        reached = None
+        if index is not None:
+            reached = next((r for r in rows[index:] if r.reachable), None)
+        if reached is None or reached.tier.pk != step.tier_id:
+            _coverage_gap(issue, step, reached.tier if reached else None, sweep)
+            notes.append(
+                f"Nobody in {step.tier_name} could be reached"
+                + (f"; moved on to {reached.tier.name}" if reached else "; nor in any later tier")
+                + "; the command center was alerted."
+            )
+        if reached is not None:
+            recipients += _people(reached, issue.unit) + _contacts(reached.contacts)
+    named = [c for pk in step.contact_ids if (c := sweep.contact(pk)) is not None]
+    recipients += _contacts(named)
+    why = (
+        f"not acknowledged since {timezone.localtime(issue.respond_by):%H:%M}"
+        if step.trigger == _T.NO_RESPONSE and issue.respond_by is not None
+        else f"not resolved since {timezone.localtime(issue.due_at):%H:%M}"
+        if issue.due_at is not None
+        else "past its target"
+    )
+    subject = f"Escalation L{level}: {issue.code} {issue.priority} {issue.title}"
+    body = f"{issue.unit} · {issue.category}. {issue.code} is {why}."
+    told: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for recipient in recipients:
+        if recipient.key in seen:
+            continue
+        seen.add(recipient.key)
+        for channel in step.channels:
+            sent = sweep.notify(
+                issue,
+                recipient,
+                channel,
+                dedupe_key=(
+                    f"escalation:{issue.pk}:r{issue.escalation_round}:l{level}:"
+                    f"{recipient.key}:{channel}"
+                ),
+                subject=subject,
+                body=body,
+            )
+            if sent:
+                told.setdefault(recipient.name, []).append(
+                    EscalationStep.Channel(channel).label.lower()
+                )
+    who = "; ".join(f"{name} ({', '.join(ways)})" for name, ways in told.items())
+    sweep.event(
+        issue,
+        f"Level {level} ({_T(step.trigger).label.lower()}): "
+        + (f"told {who}." if who else "nobody could be told.")
+        + (f" {' '.join(notes)}" if notes else ""),
+    )
+
+
+def _coverage_gap(
+    issue: Issue, step: PlanStep, instead: EscalationTier | None, sweep: _Sweep
+) -> None:
+    subject = f"Coverage gap: nobody in {step.tier_name} for {issue.code}"
+    body = (
+        f"{issue.code} ({issue.priority}, {issue.unit}) reached escalation level {step.position}, "
+        f"but nobody in {step.tier_name} is on shift or in the directory for it now. "
+        + (f"It went to {instead.name} instead." if instead else "Nobody in a later tier either.")
+    )
+    for lead in sweep.command_center(issue.go_live):
+        sweep.notify(
+            issue,
+            lead,
+            Notification.Channel.IN_APP,
+            dedupe_key=(
+                f"coverage_gap:{issue.pk}:r{issue.escalation_round}:l{step.position}:{lead.key}"
+            ),
+            subject=subject,
+            body=body,
+        )
+
+
+# --- The auditor -----------------------------------------------------------------------------
+
+
+def requeue_stuck_escalations(*, now: dt.datetime | None = None) -> int:
+    """The auditor: open issues whose next escalation is more than STUCK_AFTER late (the sweep
+    stopped, or keeps failing on them) are logged and escalated again here, one transaction
+    each; how many were handled."""
+    now = now or timezone.now()
+    stuck = list(
+        Issue.objects.filter(next_escalation_at__lt=now - STUCK_AFTER)
+        .order_by("next_escalation_at")
+        .values_list("pk", flat=True)[:STUCK_LIMIT]
+    )
+    if not stuck:
+        return 0
+    logger.warning(
+        "Escalation is stuck on %d issue(s), due more than %s ago; escalating them again: %s",
+        len(stuck),
+        STUCK_AFTER,
+        stuck[:20],
+    )
+    return escalate_due_issues(now=now, ids=stuck, batch=1)
