@@ -166,8 +166,9 @@ class SlaTableForm(forms.Form):
             )
 
 
-class NarrowedSlaForm(forms.Form):
-    """A policy for one priority narrowed to a category, a site or both."""
+class ScopeForm(forms.Form):
+    """A priority narrowed to a category, a site or both: what a narrowed service level and a
+    narrowed escalation path start from (their querysets are the go-live's, set by each form)."""
 
     priority = forms.ChoiceField(
         choices=Priority.choices, error_messages={"invalid_choice": "Choose P1, P2, P3 or P4."}
@@ -184,6 +185,10 @@ class NarrowedSlaForm(forms.Form):
         empty_label="Any site",
         error_messages={"invalid_choice": "Choose a site from the list."},
     )
+
+
+class NarrowedSlaForm(ScopeForm):
+    """A policy for one priority narrowed to a category, a site or both."""
 
     def __init__(self, data: Any = None, *, go_live: GoLive) -> None:
         super().__init__(data, auto_id="id_new_sla_%s")

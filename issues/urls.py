@@ -1,6 +1,6 @@
 """URLs of the issues app (namespace `issues`), gathered from one module per area."""
 
-from issues.views import call, detail, intake, known, mine, queue, setup, tablets
+from issues.views import call, detail, escalation, intake, known, mine, queue, setup, tablets
 
 app_name = "issues"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     *known.urlpatterns,
     *call.urlpatterns,
     *setup.urlpatterns,
+    *escalation.urlpatterns,
 ]
