@@ -2,7 +2,8 @@
 
 Compiling an ORM query costs more than PostgreSQL takes to run it (about 0.5 ms against 0.1 ms for
 a lookup by unique key), and parsing and planning a long statement costs more than running it;
-this matters only where every request pays it: a unit tablet's identity and the issue intake.
+this matters only where every request pays it: a unit tablet's identity, the issue intake, and
+who is on shift (staffing/whos_on.py: every board refresh, routing, escalation and "who to call").
 There the statement is written once and run on a `prepared_cursor`, and `Columns` lists a model's
 columns for its SELECT list and loads the row back into a model instance as the ORM would (the
 fields' database converters applied), so the rest of the code sees ordinary instances.

@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from golive.models import Application, Contact, EscalationTier, GoLive, Unit
+from golive.models import Application, Contact, EscalationTier, GoLive, Site, Unit
 from issues.models import Category, EscalationPath, EscalationStep, UnitTablet
 from issues.tests import test_reach
 from issues.tests.test_reach import OnShiftNow
@@ -154,7 +154,67 @@ def test_the_page_costs_the_same_queries_for_few_or_many_people(
         with CaptureQueriesContext(connection) as queries:
             assert device.get(CALL).status_code == 200
         counts.append(len(queries))
-    assert counts[0] == counts[1] <= 14
+    # The tablet, the kinds of problem, then `call_list`: the tiers, their routing rules, the
+    # shifts on now, their people, the people's skills, the contacts, the P1 path with its steps.
+    assert counts[0] == counts[1] <= 9
+
+
+def test_a_members_page_costs_the_same_queries_for_few_or_many_units_kinds_and_people(
+    now: dt.datetime,
+    setup: None,
+    mercy: GoLive,
+    mercy_general: Site,
+    tiers: dict[str, EscalationTier],
+    lead_lena: User,
+    client_for: Callable[[User], Client],
+    on_shift_now: OnShiftNow,
+    printing: Category,
+) -> None:
+    client = client_for(lead_lena)
+    client.get(CALL)
+    counts = []
+    for batch in (1, 10):
+        for n in range(batch):
+            unit = Unit.objects.create(site=mercy_general, name=f"Unit {batch}-{n}")
+            on_shift_now(f"Helper {batch}-{n}", role=SupportRole.SUPER_USER, unit=unit)
+            Category.objects.create(go_live=mercy, name=f"Kind {batch}-{n}")
+            Contact.objects.create(
+                go_live=mercy, tier=tiers["command"], name=f"Line {batch}-{n}", phone="x1"
+            )
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(CALL, {"unit": unit.pk, "category": printing.pk})
+        assert response.status_code == 200
+        counts.append(len(queries))
+    # The session, user and membership (and the session's renewal), the member's units (their
+    # limits, then the list), the kinds of problem, then `call_list` as on a tablet: each list is
+    # read once, whatever its length.
+    assert counts[0] == counts[1] <= 17
+
+
+def test_the_chosen_unit_and_kind_of_problem_are_selected_among_the_members_own(
+    now: dt.datetime,
+    setup: None,
+    client_for: Callable[[User], Client],
+    manager_maria: User,
+    ed: Unit,
+    four_west: Unit,
+    front_desk: Unit,
+    printing: Category,
+    login_access: Category,
+) -> None:
+    page = (
+        client_for(manager_maria)
+        .get(CALL, {"unit": ed.pk, "category": printing.pk})
+        .content.decode()
+    )
+
+    assert f'<option value="{ed.pk}" selected>Emergency Department · Mercy General</option>' in page
+    assert f'<option value="{four_west.pk}">4 West Med/Surg · Mercy General</option>' in page
+    # Her units are Mercy General's: the Northside front desk is not hers to choose.
+    assert f'<option value="{front_desk.pk}"' not in page
+    assert f'<option value="{printing.pk}" selected>Printing / labels</option>' in page
+    assert f'<option value="{login_access.pk}">Login / access</option>' in page
+    assert '<option value="">Any problem</option>' in page
 
 
 def test_everyone_on_the_unit_is_listed_and_only_the_three_nearest_others(

@@ -25,7 +25,7 @@ def call_now(request: HttpRequest) -> HttpResponse:
     unit = floor.tablet.unit if floor.tablet is not None else data.get("unit")
     if unit is None and floor.tablet is None and valid:
         # A member who has not chosen: their first unit, until they choose another.
-        unit = form.fields["unit"].queryset.first()  # type: ignore[attr-defined]
+        unit = next(iter(form.units.values()), None)
     category = data.get("category")
     now = timezone.now()
     rows = (
@@ -45,6 +45,8 @@ def call_now(request: HttpRequest) -> HttpResponse:
         "category": category,
         "rows": rows,
         "now": now,
+        "unit_options": form.options("unit", unit) if "unit" in form.fields else "",
+        "category_options": form.options("category", category),
     }
     return render(request, "issues/call_now.html", context, status=200 if valid else 400)
 
