@@ -53,7 +53,8 @@ bench: export DEBUG ?= true
 bench: $(STAMP)
 	$(BIN)/python -m golive.embedded --var-dir var/bench -- sh -c '\
 	  python manage.py collectstatic --noinput -v0 && \
-	  python bench/staffing_bench.py && python bench/issues_bench.py'
+	  python bench/staffing_bench.py && python bench/issues_bench.py && \
+	  python bench/escalation_bench.py'
 
 lint: $(STAMP)
 	ruff check .

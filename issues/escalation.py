@@ -20,22 +20,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from golive import outbox
 from golive.lib import heartbeat
+from golive.lib.rows import prepared_cursor
 from golive.models import Contact, EscalationTier, GoLive, Notification, Unit
 from golive.permissions import command_center_leads
-from issues.models import EscalationStep, Issue, IssueEvent
-from issues.reach import TierReach, reach_by_tier
+from issues.models import EscalationPath, EscalationStep, Issue, IssueEvent, most_specific_path
+from issues.reach import Reach, TierReach
 from issues.schedule import (
     PlanStep,
     WarningPoint,
     escalation_start,
     next_escalation_time,
-    path_for,
     plan_steps,
     snapshot,
     step_times,
@@ -46,7 +46,7 @@ from issues.services import SlaTargets, sla_targets
 logger = logging.getLogger(__name__)
 
 # Issues claimed per transaction: a sweep holds their row locks only that long.
-SWEEP_BATCH = 200
+SWEEP_BATCH = 500
 # A sweep stops taking new batches after this long (the task's time limit is far above it).
 SWEEP_BUDGET_SECONDS = 20.0
 # Of a tier's people on shift, the nearest this many are told (the unit's, then its site's...).
@@ -83,24 +83,23 @@ class _Sweep:
     """What one sweep looks up once and shares between the issues it handles."""
 
     now: dt.datetime
-    reaches: dict[tuple[int, int, int | None], list[TierReach]] = field(default_factory=dict)
+    reaches: dict[int, Reach] = field(default_factory=dict)
     targets: dict[tuple[int, str, int, int], SlaTargets | None] = field(default_factory=dict)
-    plans: dict[tuple[int, str, int, int | None, int], dict[str, Any]] = field(default_factory=dict)
+    paths: dict[int, list[EscalationPath]] = field(default_factory=dict)
+    snapshots: dict[int, dict[str, Any]] = field(default_factory=dict)
     contacts: dict[int, Contact] = field(default_factory=dict)
     leads: dict[int, list[Recipient]] = field(default_factory=dict)
+    links: dict[int, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     events: list[IssueEvent] = field(default_factory=list)
-    notifications: list[Notification] = field(default_factory=list)
+    notifications: list[outbox.NotificationRow] = field(default_factory=list)
 
     def reach(self, issue: Issue) -> list[TierReach]:
-        key = (issue.go_live_id, issue.unit_id, issue.application_id)
-        if key not in self.reaches:
-            self.reaches[key] = reach_by_tier(
-                go_live=issue.go_live,
-                unit=issue.unit,
-                application_id=issue.application_id,
-                at=self.now,
-            )
-        return self.reaches[key]
+        if issue.go_live_id not in self.reaches:
+            self.reaches[issue.go_live_id] = Reach(go_live=issue.go_live, at=self.now)
+        return self.reaches[issue.go_live_id].by_tier(
+            unit=issue.unit, application_id=issue.application_id
+        )
 
     def sla(self, issue: Issue) -> SlaTargets | None:
         key = (issue.go_live_id, issue.priority, issue.category_id, issue.site_id)
@@ -109,17 +108,23 @@ class _Sweep:
         return self.targets[key]
 
     def plan(self, issue: Issue) -> dict[str, Any]:
-        key = (
-            issue.go_live_id,
-            issue.priority,
-            issue.category_id,
-            issue.application_id,
-            issue.site_id,
+        """The snapshot of the path that applies to the issue; the go-live's paths are read once
+        and each is snapshotted once."""
+        if issue.go_live_id not in self.paths:
+            self.paths[issue.go_live_id] = list(
+                EscalationPath.objects.filter(go_live_id=issue.go_live_id)
+            )
+        path = most_specific_path(
+            (p for p in self.paths[issue.go_live_id] if p.priority == issue.priority),
+            category_id=issue.category_id,
+            application_id=issue.application_id,
+            site_id=issue.site_id,
         )
-        if key not in self.plans:
-            path = path_for(issue)
-            self.plans[key] = snapshot(path) if path is not None else {"name": "", "steps": []}
-        return self.plans[key]
+        if path is None:
+            return {"name": "", "steps": []}
+        if path.pk not in self.snapshots:
+            self.snapshots[path.pk] = snapshot(path)
+        return self.snapshots[path.pk]
 
     def contact(self, pk: int) -> Contact | None:
         if pk not in self.contacts:
@@ -143,16 +148,28 @@ class _Sweep:
             ]
         return self.leads[go_live.pk]
 
+    def link(self, issue: Issue) -> str:
+        """The issue's page, resolved once for all of its messages."""
+        if issue.pk not in self.links:
+            self.links[issue.pk] = reverse("issues:detail", args=[issue.pk])
+        return self.links[issue.pk]
+
     def event(self, issue: Issue, body: str) -> None:
-        self.events.append(
-            IssueEvent(
-                issue=issue,
-                at=self.now,
-                kind=IssueEvent.Kind.ESCALATION,
-                body=body[:4000],
-                internal=True,
+        """A line of what this sweep did to the issue (its timeline gets one entry a sweep)."""
+        self.notes.append(body)
+
+    def flush(self, issue: Issue) -> None:
+        if self.notes:
+            self.events.append(
+                IssueEvent(
+                    issue=issue,
+                    at=self.now,
+                    kind=IssueEvent.Kind.ESCALATION,
+                    body="\n".join(self.notes)[:4000],
+                    internal=True,
+                )
             )
-        )
+        self.notes.clear()
 
     def notify(
         self,
@@ -168,7 +185,7 @@ class _Sweep:
         if address is None:
             return False
         self.notifications.append(
-            Notification(
+            outbox.NotificationRow(
                 go_live_id=issue.go_live_id,
                 recipient_user_id=recipient.user_id,
                 recipient_name=recipient.name[:120],
@@ -176,10 +193,8 @@ class _Sweep:
                 channel=channel,
                 subject=subject[:200],
                 body=body,
-                link=reverse("issues:detail", args=[issue.pk]),
+                link=self.link(issue),
                 dedupe_key=dedupe_key[:200],
-                created_at=self.now,
-                next_attempt_at=self.now,
             )
         )
         return True
@@ -207,7 +222,9 @@ def escalate_due_issues(
             issues = list(
                 due.exclude(pk__in=failed)
                 .select_for_update(skip_locked=True, of=("self",))
-                .select_related("go_live", "unit", "category", "assignee")
+                .select_related("go_live", "unit__site", "category", "assignee")
+                # Never read here, and the widest columns.
+                .defer("description", "search", "resolution")
                 .order_by("next_escalation_at")[:batch]
             )
             done = [issue for issue in issues if _escalated(issue, sweep, failed)]
@@ -224,7 +241,7 @@ def escalate_due_issues(
 def _escalated(issue: Issue, sweep: _Sweep, failed: set[int]) -> bool:
     """Work out the issue's due warnings and steps; False (logged, nothing of it kept) if that
     fails, so one bad issue does not hold up the others."""
-    events, notifications = len(sweep.events), len(sweep.notifications)
+    notifications = len(sweep.notifications)
     try:
         _escalate(issue, sweep)
     except (OperationalError, InterfaceError):
@@ -232,26 +249,50 @@ def _escalated(issue: Issue, sweep: _Sweep, failed: set[int]) -> bool:
         raise
     except Exception:
         logger.exception("Could not escalate issue %s", issue.pk)
-        del sweep.events[events:], sweep.notifications[notifications:]
+        sweep.notes.clear()
+        del sweep.notifications[notifications:]
         failed.add(issue.pk)
         return False
+    sweep.flush(issue)
     return True
+
+
+# The escalation state of a batch's issues, in one statement of constant text: a column's values
+# go as one array (the ORM's bulk_update builds a CASE per column and row, which took longer than
+# everything else the sweep does). The two array columns go as their text, cast back per row.
+_STATE_SQL = f"""
+    UPDATE {Issue._meta.db_table} AS i
+    SET next_escalation_at = v.next_at, escalation_plan = v.plan, escalation_round = v.round,
+        escalation_done = v.done::smallint[], escalation_warned = v.warned::varchar(40)[]
+    FROM unnest(%b::bigint[], %b::timestamptz[], %b::jsonb[], %b::smallint[], %b::text[],
+                %b::text[]) AS v (id, next_at, plan, round, done, warned)
+    WHERE i.id = v.id
+"""
+
+
+def _array_text(values: list[Any]) -> str:
+    """A PostgreSQL array literal of numbers or of keys made of letters, digits and colons."""
+    return "{" + ",".join(f'"{value}"' for value in values) + "}"
 
 
 def _write(issues: list[Issue], sweep: _Sweep) -> None:
     """Everything the batch decided, in its transaction: the issues' state, their events, and
     their notifications (a dedupe key already taken writes nothing)."""
     if issues:
-        Issue.objects.bulk_update(
-            issues,
-            [
-                "next_escalation_at",
-                "escalation_plan",
-                "escalation_round",
-                "escalation_done",
-                "escalation_warned",
-            ],
-        )
+        plan = Issue._meta.get_field("escalation_plan")
+        # Bound on the server, the arrays in binary (%b): see outbox.notify_many.
+        with prepared_cursor() as cursor:
+            cursor.execute(
+                _STATE_SQL,
+                [
+                    [issue.pk for issue in issues],
+                    [issue.next_escalation_at for issue in issues],
+                    [plan.get_db_prep_save(issue.escalation_plan, connection) for issue in issues],
+                    [issue.escalation_round for issue in issues],
+                    [_array_text(issue.escalation_done) for issue in issues],
+                    [_array_text(issue.escalation_warned) for issue in issues],
+                ],
+            )
     IssueEvent.objects.bulk_create(sweep.events)
     outbox.notify_many(sweep.notifications)
     sweep.events.clear()
@@ -294,8 +335,18 @@ def _warn(issue: Issue, targets: SlaTargets, sweep: _Sweep) -> None:
         if warning.target not in latest or warning.percent > latest[warning.target].percent:
             latest[warning.target] = warning
     for warning in latest.values():
+        missed = warning.percent >= 100
+        if missed and issue.assignee is None:
+            # Nobody has it: the escalation path's first step tells its tier, not a warning too.
+            local = timezone.localtime(warning.target_at)
+            sweep.event(
+                issue,
+                f"Warning: {issue.code} missed its {warning.target} target (due {local:%H:%M}) "
+                "and nobody has it: its escalation path tells the tier.",
+            )
+            continue
         told = _warning_recipients(issue, sweep)
-        if warning.percent >= 100:
+        if missed:
             what = f"missed its {warning.target} target"
         else:
             what = f"has used {warning.percent}% of its {warning.target} time"

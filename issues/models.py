@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -199,18 +200,40 @@ class EscalationPathQuerySet(models.QuerySet["EscalationPath"]):
     ) -> EscalationPath | None:
         """The most specific path for an issue of this kind (by category, then application, then
         site), else the priority's own; None if the go-live has none."""
-        return (
-            self.filter(go_live_id=go_live_id, priority=priority)
-            .filter(Q(category_id=category_id) | Q(category=None))
-            .filter(Q(application_id=application_id) | Q(application=None))
-            .filter(Q(site_id=site_id) | Q(site=None))
-            .order_by(
-                F("category").asc(nulls_last=True),
-                F("application").asc(nulls_last=True),
-                F("site").asc(nulls_last=True),
-            )
-            .first()
+        return most_specific_path(
+            self.filter(go_live_id=go_live_id, priority=priority),
+            category_id=category_id,
+            application_id=application_id,
+            site_id=site_id,
         )
+
+
+def most_specific_path(
+    paths: Iterable[EscalationPath],
+    *,
+    category_id: int | None,
+    application_id: int | None,
+    site_id: int,
+) -> EscalationPath | None:
+    """Of one priority's paths, the one `applying_to` means: every scope it names matches, and it
+    names the category, else the application, else the site (the escalation sweep chooses among
+    paths it read once)."""
+    matching = [
+        path
+        for path in paths
+        if path.category_id in (None, category_id)
+        and path.application_id in (None, application_id)
+        and path.site_id in (None, site_id)
+    ]
+    return max(
+        matching,
+        key=lambda path: (
+            path.category_id is not None,
+            path.application_id is not None,
+            path.site_id is not None,
+        ),
+        default=None,
+    )
 
 
 class EscalationPath(models.Model):

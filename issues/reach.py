@@ -45,35 +45,72 @@ def reach_by_tier(
 ) -> list[TierReach]:
     """Every tier of the go-live but the leadership line, first line first, with whom to reach
     now. A constant number of queries, however many tiers, people and contacts."""
-    tiers = list(EscalationTier.objects.filter(go_live=go_live, is_leadership=False))
-    roles = roles_by_tier(go_live, tiers)
-    wanted = {role for tier_roles in roles.values() for role in tier_roles}
-    people = (
-        on_shift(
-            go_live=go_live,
-            at=at,
-            roles=wanted,
-            applications=[application_id] if application_id is not None else None,
-        )
-        if wanted
-        else []
-    )
-    people.sort(key=lambda entry: _distance(entry, unit))
-    contacts = [
-        contact
-        for contact in Contact.objects.filter(go_live=go_live, tier__in=tiers)
-        .covering(unit=unit, application=application_id)
-        .order_by("name")
-        if _available(contact, go_live, at)
-    ]
-    return [
-        TierReach(
-            tier=tier,
-            people=[entry for entry in people if entry.person.role in roles[tier.pk]],
-            contacts=[contact for contact in contacts if contact.tier_id == tier.pk],
-        )
-        for tier in tiers
-    ]
+    return Reach(go_live=go_live, at=at).by_tier(unit=unit, application_id=application_id)
+
+
+class Reach:
+    """`reach_by_tier` for any number of units and applications at one instant, as the
+    escalation sweep needs it: the tiers and their roles, the people on shift in those roles and
+    the tiers' contacts are read once, and each unit and application is a filter and a sort."""
+
+    def __init__(self, *, go_live: GoLive, at: dt.datetime) -> None:
+        self.go_live = go_live
+        self.at = at
+        self.tiers = list(EscalationTier.objects.filter(go_live=go_live, is_leadership=False))
+        self.roles = roles_by_tier(go_live, self.tiers)
+        wanted = {role for tier_roles in self.roles.values() for role in tier_roles}
+        self.people = on_shift(go_live=go_live, at=at, roles=wanted) if wanted else []
+        units = Contact.units.through.objects.filter(contact_id=OuterRef("pk"))
+        applications = Contact.applications.through.objects.filter(contact_id=OuterRef("pk"))
+        self.contacts = [
+            contact
+            for contact in Contact.objects.filter(go_live=go_live, tier__in=self.tiers)
+            .covering()
+            .annotate(
+                unit_ids=ArraySubquery(units.values("unit_id")),
+                application_ids=ArraySubquery(applications.values("application_id")),
+            )
+            .order_by("name")
+            if _available(contact, go_live, at)
+        ]
+        self._by_tier: dict[tuple[int, int | None], list[TierReach]] = {}
+
+    def by_tier(self, *, unit: Unit, application_id: int | None) -> list[TierReach]:
+        key = (unit.pk, application_id)
+        if key not in self._by_tier:
+            self._by_tier[key] = self._tiers_for(unit, application_id)
+        return self._by_tier[key]
+
+    def _tiers_for(self, unit: Unit, application_id: int | None) -> list[TierReach]:
+        # What on_shift(applications=...) and ContactQuerySet.covering(unit=, application=) keep,
+        # on the rows read once: the person knows the application or is on a shift staffed for
+        # it; the contact covers all units or this one, and all applications or this one.
+        people = [
+            entry
+            for entry in self.people
+            if application_id is None
+            or application_id in entry.person.skill_ids
+            or entry.shift.application_id == application_id
+        ]
+        people.sort(key=lambda entry: _distance(entry, unit))
+        contacts = [
+            contact
+            for contact in self.contacts
+            if (contact.all_units or unit.pk in contact.unit_ids)  # type: ignore[attr-defined]
+            and (
+                application_id is None
+                or contact.all_applications
+                or application_id in contact.application_ids  # type: ignore[attr-defined]
+            )
+        ]
+        return [
+            TierReach(
+                tier=tier,
+                people=[entry for entry in people if entry.person.role in self.roles[tier.pk]],
+                contacts=[contact for contact in contacts if contact.tier_id == tier.pk],
+            )
+            for tier in self.tiers
+        ]
 
 
 def call_list(

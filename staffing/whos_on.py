@@ -86,6 +86,8 @@ class ShiftTimes:
     role: str
     unit: Place
     site: Place
+    # The application the shift is staffed for, if any: its people count as knowing it.
+    application_id: int | None
 
 
 @dataclass(slots=True)
@@ -285,7 +287,7 @@ def _collect(
         OnShift(
             assignment_id=assignment_id,
             person=people[person_id],
-            shift=shifts[shift_id].times,
+            shift=shifts[shift_id],
             status=status,
             status_label=STATUS_LABELS.get(status, status),
             checked_in_at=checked_in_at,
@@ -293,12 +295,6 @@ def _collect(
         )
         for assignment_id, shift_id, status, checked_in_at, late, person_id, *_ in rows
     ]
-
-
-@dataclass(slots=True)
-class _ShiftRow:
-    times: ShiftTimes
-    application_id: int | None
 
 
 def _shifts(
@@ -309,7 +305,7 @@ def _shifts(
     until: dt.datetime,
     site_ids: list[int] | None,
     unit_ids: list[int] | None,
-) -> dict[int, _ShiftRow]:
+) -> dict[int, ShiftTimes]:
     sql = _SHIFTS_SQL + window
     params: dict[str, Any] = {"go_live": go_live.pk, "at": at, "until": until}
     if site_ids is not None:
@@ -326,8 +322,7 @@ def _shifts(
         pk, start, end, label, role, application_id, unit_id, unit, site_id, site = row
         unit_place = units.setdefault(unit_id, Place(unit_id, unit))
         site_place = sites.setdefault(site_id, Place(site_id, site))
-        times = ShiftTimes(pk, start, end, label, role, unit_place, site_place)
-        shifts[pk] = _ShiftRow(times, application_id)
+        shifts[pk] = ShiftTimes(pk, start, end, label, role, unit_place, site_place, application_id)
     return shifts
 
 

@@ -14,9 +14,11 @@ from pytest_django.fixtures import Settings
 from conftest import closed_port
 from golive.models import GoLive, Notification
 from golive.outbox import (
+    NotificationRow,
     deliver_due_notifications,
     deliver_notification,
     notify,
+    notify_many,
     retry_delay,
 )
 
@@ -55,6 +57,42 @@ def test_it_writes_one_row_and_enqueues_one_delivery_for_the_same_key_twice(
     assert second.pk == first.pk
     assert Notification.objects.filter(dedupe_key="reminder:1:lena").count() == 1
     assert len(callbacks) == 1
+
+
+def test_many_rows_are_written_once_each_and_delivered_in_one_enqueue(
+    lead_lena: User, mercy: GoLive, django_capture_on_commit_callbacks: Callable
+) -> None:
+    def row(key: str, address: str) -> NotificationRow:
+        return NotificationRow(
+            go_live_id=mercy.pk,
+            recipient_user_id=None,
+            recipient_name="Mercy help desk",
+            recipient_address=address,
+            channel=Notification.Channel.EMAIL,
+            subject="Escalation L1: GL-1001",
+            body='4 West · It\'s <b>blank</b>, "quoted" and {braced}',
+            link="/issues/1/",
+            dedupe_key=key,
+        )
+
+    email_to(lead_lena, mercy, key="escalation:1:r1:l1:contact1:email")
+    with django_capture_on_commit_callbacks() as callbacks:
+        written = notify_many(
+            [
+                row("escalation:1:r1:l1:contact1:email", "old@mercy.example"),
+                row("escalation:1:r1:l1:contact2:email", "hd@mercy.example"),
+                row("escalation:1:r1:l1:contact3:email", "cara@mercy.example"),
+            ]
+        )
+
+    # The key already taken wrote nothing; the others are pending, text kept as given.
+    assert len(written) == 2
+    rows = Notification.objects.filter(pk__in=written).order_by("dedupe_key")
+    assert [r.recipient_address for r in rows] == ["hd@mercy.example", "cara@mercy.example"]
+    assert {r.status for r in rows} == {Notification.Status.PENDING}
+    assert rows[0].body == '4 West · It\'s <b>blank</b>, "quoted" and {braced}'
+    assert len(callbacks) == 1
+    assert notify_many([]) == []
 
 
 def test_it_returns_the_first_row_unchanged_for_a_repeated_key(

@@ -64,11 +64,14 @@ def sent(issue: Issue) -> list[str]:
 
 
 def escalation_events(issue: Issue) -> list[str]:
-    return list(
-        issue.events.filter(kind=IssueEvent.Kind.ESCALATION)
+    """The lines of the issue's escalation entries on its timeline, in order."""
+    return [
+        line
+        for body in issue.events.filter(kind=IssueEvent.Kind.ESCALATION)
         .order_by("pk")
         .values_list("body", flat=True)
-    )
+        for line in body.splitlines()
+    ]
 
 
 def test_a_new_issue_is_first_looked_at_at_its_first_warning(
@@ -133,9 +136,15 @@ def test_a_missed_response_starts_the_path_and_tells_the_first_tier_once(
     assert message.recipient_address == "helpdesk@mercy.example"
     assert message.subject == f"Escalation L1: {issue.code} P3 Labels print blank"
     assert "is not acknowledged since 08:00" in message.body
-    assert escalation_events(issue)[-1] == (
-        "Level 1 (still not acknowledged): told Mercy help desk (email)."
-    )
+    # One timeline entry for what the sweep did: the warning, the start, level 1.
+    [entry] = issue.events.filter(kind=IssueEvent.Kind.ESCALATION)
+    assert entry.internal and entry.actor is None
+    assert entry.body.splitlines() == [
+        f"Warning: {issue.code} missed its response target (due 08:00) and nobody has it: its "
+        "escalation path tells the tier.",
+        "Escalation started (round 1): the response target was missed. Path P3.",
+        "Level 1 (still not acknowledged): told Mercy help desk (email).",
+    ]
 
 
 def test_after_an_outage_it_reaches_the_level_due_now_with_one_message_per_level(
@@ -154,7 +163,8 @@ def test_after_an_outage_it_reaches_the_level_due_now_with_one_message_per_level
     events = escalation_events(issue)
     # One warning (the latest point reached, 100%), not one per point missed.
     assert [e for e in events if e.startswith("Warning")] == [
-        f"Warning: {issue.code} missed its response target (due 08:00). Nobody to tell in the app."
+        f"Warning: {issue.code} missed its response target (due 08:00) and nobody has it: its "
+        "escalation path tells the tier."
     ]
     issue.refresh_from_db()
     assert issue.escalation_done == [1, 2]
