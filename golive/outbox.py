@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -100,12 +100,16 @@ class NotificationRow(NamedTuple):
     dedupe_key: str
 
 
-_ROW_TYPES = ("bigint", "integer", "text", "text", "text", "text", "text", "text", "text")
+# Each of the row's fields is a column of the model (`recipient_user_id` that of
+# `recipient_user`), sent as an array of the column's own type.
+_ROW_ARRAYS = ", ".join(
+    f"%b::{Notification._meta.get_field(name.removesuffix('_id')).db_type(connection)}[]"
+    for name in NotificationRow._fields
+)
 _NOTIFY_MANY_SQL = f"""
     INSERT INTO {Notification._meta.db_table} ({", ".join(NotificationRow._fields)},
         status, attempts, last_error, next_attempt_at, created_at)
-    SELECT r.*, %s, 0, '', %s, %s
-    FROM unnest({", ".join(f"%b::{kind}[]" for kind in _ROW_TYPES)}) AS r
+    SELECT r.*, %s, 0, '', %s, %s FROM unnest({_ROW_ARRAYS}) AS r
     ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
 """
 

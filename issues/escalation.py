@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.urls import reverse
@@ -42,6 +42,9 @@ from issues.schedule import (
     warnings_of,
 )
 from issues.services import SlaTargets, sla_targets
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +71,17 @@ class Recipient:
     user_id: int | None
     email: str
     sms: str
+
+    @classmethod
+    def for_user(cls, user: User) -> Recipient:
+        """A signed-in user: in the app, and by email if they have one."""
+        return cls(
+            key=f"user{user.pk}",
+            name=user.get_full_name() or user.get_username(),
+            user_id=user.pk,
+            email=user.email,
+            sms="",
+        )
 
     def address(self, channel: str) -> str | None:
         """Where `channel` reaches them ("" for in-app), None when it cannot."""
@@ -137,14 +151,7 @@ class _Sweep:
     def command_center(self, go_live: GoLive) -> list[Recipient]:
         if go_live.pk not in self.leads:
             self.leads[go_live.pk] = [
-                Recipient(
-                    key=f"user{m.user_id}",
-                    name=m.user.get_full_name() or m.user.get_username(),
-                    user_id=m.user_id,
-                    email=m.user.email,
-                    sms="",
-                )
-                for m in command_center_leads(go_live)
+                Recipient.for_user(membership.user) for membership in command_center_leads(go_live)
             ]
         return self.leads[go_live.pk]
 
@@ -336,12 +343,12 @@ def _warn(issue: Issue, targets: SlaTargets, sweep: _Sweep) -> None:
             latest[warning.target] = warning
     for warning in latest.values():
         missed = warning.percent >= 100
+        due_at = _clock(issue, warning.target_at)
         if missed and issue.assignee is None:
             # Nobody has it: the escalation path's first step tells its tier, not a warning too.
-            local = timezone.localtime(warning.target_at)
             sweep.event(
                 issue,
-                f"Warning: {issue.code} missed its {warning.target} target (due {local:%H:%M}) "
+                f"Warning: {issue.code} missed its {warning.target} target (due {due_at}) "
                 "and nobody has it: its escalation path tells the tier.",
             )
             continue
@@ -350,9 +357,8 @@ def _warn(issue: Issue, targets: SlaTargets, sweep: _Sweep) -> None:
             what = f"missed its {warning.target} target"
         else:
             what = f"has used {warning.percent}% of its {warning.target} time"
-        local = timezone.localtime(warning.target_at)
         subject = f"{issue.code} {what}: {issue.title}"
-        body = f"{issue.priority} · {issue.unit} · {warning.target.capitalize()} due {local:%H:%M}."
+        body = f"{issue.priority} · {issue.unit} · {warning.target.capitalize()} due {due_at}."
         names = [
             recipient.name
             for recipient in told
@@ -367,25 +373,22 @@ def _warn(issue: Issue, targets: SlaTargets, sweep: _Sweep) -> None:
         ]
         sweep.event(
             issue,
-            f"Warning: {issue.code} {what} (due {local:%H:%M}). "
+            f"Warning: {issue.code} {what} (due {due_at}). "
             + (f"Told {', '.join(names)} in the app." if names else "Nobody to tell in the app."),
         )
     issue.escalation_warned = [*issue.escalation_warned, *(w.key for w in due)]
 
 
+def _clock(issue: Issue, when: dt.datetime) -> str:
+    """A time as the go-live's people read it: in its own zone (a worker has no request to take
+    the zone from)."""
+    return f"{timezone.localtime(when, issue.go_live.tzinfo):%H:%M}"
+
+
 def _warning_recipients(issue: Issue, sweep: _Sweep) -> list[Recipient]:
     """The assignee; for an unassigned issue, its tier's people on shift nearest to it."""
     if issue.assignee is not None:
-        user = issue.assignee
-        return [
-            Recipient(
-                key=f"user{user.pk}",
-                name=user.get_full_name() or user.get_username(),
-                user_id=user.pk,
-                email=user.email,
-                sms="",
-            )
-        ]
+        return [Recipient.for_user(issue.assignee)]
     rows = sweep.reach(issue)
     row = next((r for r in rows if r.tier.pk == issue.tier_id), rows[0] if rows else None)
     return _people(row, issue.unit) if row is not None else []
@@ -442,9 +445,9 @@ def _perform(issue: Issue, step: PlanStep, sweep: _Sweep) -> None:
     named = [c for pk in step.contact_ids if (c := sweep.contact(pk)) is not None]
     recipients += _contacts(named)
     why = (
-        f"not acknowledged since {timezone.localtime(issue.respond_by):%H:%M}"
+        f"not acknowledged since {_clock(issue, issue.respond_by)}"
         if step.trigger == _T.NO_RESPONSE and issue.respond_by is not None
-        else f"not resolved since {timezone.localtime(issue.due_at):%H:%M}"
+        else f"not resolved since {_clock(issue, issue.due_at)}"
         if issue.due_at is not None
         else "past its target"
     )

@@ -447,3 +447,18 @@ def test_the_issue_page_shows_the_plan_before_and_while_it_escalates(
         "Later</span> <span>Level 3 · still not resolved: Command center (email) · "
         "Wed 4 Nov, 06:00" in during
     )
+
+
+def test_messages_give_times_in_the_go_lives_own_zone(
+    now: dt.datetime, log_issue: LogIssue, desk: Contact, mercy: GoLive
+) -> None:
+    # A worker has no request to take the zone from: the go-live's own is used, not the server's.
+    mercy.time_zone = "America/New_York"
+    mercy.save()
+    issue = log_issue()
+
+    escalate_due_issues(now=now + 2 * H)
+
+    message = Notification.objects.get()
+    assert "is not acknowledged since 09:00" in message.body
+    assert "(due 09:00)" in escalation_events(issue)[0]
