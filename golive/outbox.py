@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from golive.lib.queue import send_all, send_now
-from golive.lib.rows import prepared_cursor
+from golive.lib.rows import prepared_cursor, unnest_insert
 from golive.models import GoLive, Notification
 from golive.sms import get_sms_backend
 
@@ -47,7 +47,8 @@ def notify(
     go_live: GoLive | None = None,
     link: str = "",
 ) -> Notification:
-    """Write a notification in the caller's transaction; deliver it after commit.
+    """Write a notification in the caller's transaction; deliver it after commit (an in-app one
+    is delivered by being written).
 
     A second call with the same dedupe key writes nothing and returns the first row, so callers
     may retry freely. Email goes to `address`, else the user's email; SMS needs `address`.
@@ -61,11 +62,15 @@ def notify(
     if channel == Notification.Channel.EMAIL and not (address or getattr(user, "email", "")):
         raise ValueError("An email notification needs an address or a user with an email.")
 
+    # An in-app row is delivered by being written: sent at once, no worker needed.
+    in_app = channel == Notification.Channel.IN_APP
     # get_or_create inserts inside a savepoint and reads the winner's row when the unique dedupe
     # key is already taken, so two concurrent callers both return the same row without raising.
     notification, created = Notification.objects.get_or_create(
         dedupe_key=dedupe_key,
         defaults={
+            "status": Notification.Status.SENT if in_app else Notification.Status.PENDING,
+            "sent_at": timezone.now() if in_app else None,
             "channel": channel,
             "subject": subject,
             "body": body,
@@ -76,7 +81,7 @@ def notify(
             "link": link,
         },
     )
-    if created:
+    if created and not in_app:
         transaction.on_commit(partial(enqueue_delivery, notification_id=notification.pk))
     return notification
 
@@ -100,23 +105,26 @@ class NotificationRow(NamedTuple):
     dedupe_key: str
 
 
-# Each of the row's fields is a column of the model (`recipient_user_id` that of
-# `recipient_user`), sent as an array of the column's own type.
-_ROW_ARRAYS = ", ".join(
-    f"%b::{Notification._meta.get_field(name.removesuffix('_id')).db_type(connection)}[]"
-    for name in NotificationRow._fields
+# Each of the row's fields is a column of the model, sent as an array of the column's own type.
+# An in-app row is delivered by being written: it is sent at once, and no worker sees it.
+_NOTIFY_MANY_SQL = unnest_insert(
+    Notification,
+    NotificationRow._fields,
+    constants={
+        "status": "CASE WHEN r.channel = %s THEN %s ELSE %s END",
+        "sent_at": "CASE WHEN r.channel = %s THEN %s::timestamptz END",
+        "attempts": "0",
+        "last_error": "''",
+        "next_attempt_at": "%s",
+        "created_at": "%s",
+    },
+    returning="id, channel",
 )
-_NOTIFY_MANY_SQL = f"""
-    INSERT INTO {Notification._meta.db_table} ({", ".join(NotificationRow._fields)},
-        status, attempts, last_error, next_attempt_at, created_at)
-    SELECT r.*, %s, 0, '', %s, %s FROM unnest({_ROW_ARRAYS}) AS r
-    ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
-"""
 
 
 def notify_many(rows: list[NotificationRow]) -> list[int]:
     """Write many notifications in the caller's transaction, in one statement; deliver them after
-    commit. A row whose dedupe key is taken (already written, by anyone) writes nothing. The ids
+    commit (in-app ones are sent as written). A row whose dedupe key is taken (already written, by anyone) writes nothing. The ids
     written.
 
     Each column goes as one array (`unnest`), so the statement's text is the same however many
@@ -128,32 +136,52 @@ def notify_many(rows: list[NotificationRow]) -> list[int]:
     now = timezone.now()
     # Bound on the server and the arrays sent in binary (%b): Django's cursors would write every
     # value into the statement's text, escaping each string.
+    in_app = Notification.Channel.IN_APP.value
     with prepared_cursor() as cursor:
         cursor.execute(
             _NOTIFY_MANY_SQL,
             [
+                in_app,
+                Notification.Status.SENT.value,
                 Notification.Status.PENDING.value,
+                in_app,
+                now,
                 now,
                 now,
                 *(list(column) for column in zip(*rows, strict=True)),
             ],
         )
-        written = [pk for (pk,) in cursor.fetchall()]
-    chunks = [
-        written[start : start + _DELIVERY_CHUNK]
-        for start in range(0, len(written), _DELIVERY_CHUNK)
-    ]
-    if chunks:
-        transaction.on_commit(partial(enqueue_deliveries, chunks=chunks))
-    return written
+        written = cursor.fetchall()
+    to_send = [pk for pk, channel in written if channel != in_app]
+    if to_send:
+        # One task for them all: the worker that takes it splits it (deliver_many), so a sweep
+        # that writes thousands of messages pays one enqueue, not one per few rows.
+        transaction.on_commit(partial(enqueue_deliveries, ids=to_send))
+    return [pk for pk, _ in written]
 
 
-def enqueue_deliveries(*, chunks: list[list[int]]) -> bool:
-    """Hand the rows to workers, a few to a task, through one broker connection; like
-    enqueue_delivery, never raises for a broker that is down (the sweep delivers later)."""
+def enqueue_deliveries(*, ids: list[int]) -> bool:
+    """Hand the rows to a worker in one task; like enqueue_delivery, never raises for a broker
+    that is down (the sweep delivers later)."""
     from golive.tasks import deliver_notifications as deliver_task  # tasks imports this module
 
-    return send_all(deliver_task, [{"notification_ids": ids} for ids in chunks])
+    return send_now(deliver_task, notification_ids=ids)
+
+
+def deliver_many(*, notification_ids: list[int]) -> int:
+    """Deliver rows written together, a few per task: more than a few are split into tasks for
+    any worker to take (if the broker cannot take them now, the delivery sweep will); how many
+    this call sent."""
+    from golive.tasks import deliver_notifications as deliver_task  # tasks imports this module
+
+    if len(notification_ids) > _DELIVERY_CHUNK:
+        chunks = [
+            notification_ids[start : start + _DELIVERY_CHUNK]
+            for start in range(0, len(notification_ids), _DELIVERY_CHUNK)
+        ]
+        send_all(deliver_task, [{"notification_ids": chunk} for chunk in chunks])
+        return 0
+    return sum(deliver_notification(notification_id=pk) for pk in notification_ids)
 
 
 def enqueue_delivery(*, notification_id: int) -> bool:

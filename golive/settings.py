@@ -208,6 +208,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than the longest task time limit, so an acks_late task is not redelivered while running.
     "visibility_timeout": 3600,
 }
+# How often beat sweeps for issues due to escalate (the end-to-end test runs it every second).
+ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 30)
 CELERY_BEAT_SCHEDULE = {
     "deliver-pending-notifications": {
         "task": "golive.tasks.deliver_pending_notifications",
@@ -227,8 +229,8 @@ CELERY_BEAT_SCHEDULE = {
     # Warnings and escalation of issues missing their service level (issues/escalation.py).
     "escalate-due-issues": {
         "task": "issues.tasks.escalate_due_issues",
-        "schedule": 30.0,
-        "options": {"expires": 30},
+        "schedule": float(ESCALATION_SWEEP_SECONDS),
+        "options": {"expires": ESCALATION_SWEEP_SECONDS},
     },
     "audit-escalations": {
         "task": "issues.tasks.audit_escalations",
@@ -245,6 +247,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # /healthz fails when the escalation sweep (every 30 s) last ran longer ago than this.
 HEALTH_SWEEP_MAX_AGE_SECONDS = env_int("HEALTH_SWEEP_MAX_AGE_SECONDS", 180)
+# How long the acknowledge link (and SMS code) of an escalation message works.
+ESCALATION_ACK_HOURS = env_int("ESCALATION_ACK_HOURS", 24)
 
 # --- Notifications --------------------------------------------------------------------------------
 

@@ -26,8 +26,8 @@ def deliver_notification(notification_id: int) -> bool:
     max_retries=3,
 )
 def deliver_notifications(notification_ids: list[int]) -> int:
-    """A few rows written together (an escalation sweep's); how many this call sent."""
-    return sum(outbox.deliver_notification(notification_id=pk) for pk in notification_ids)
+    """Rows written together (an escalation sweep's); how many this call sent."""
+    return outbox.deliver_many(notification_ids=notification_ids)
 
 
 @shared_task

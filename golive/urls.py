@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from golive.views import directory, golives, health, home, notifications
+from issues.views import ack
 
 core_patterns = [
     *golives.urlpatterns,
@@ -14,6 +15,8 @@ core_patterns = [
 urlpatterns = [
     *home.urlpatterns,
     *health.urlpatterns,
+    # Short, for SMS: the acknowledge links of escalation messages.
+    *ack.urlpatterns,
     path("", include((core_patterns, "golive"))),
     path("staffing/", include("staffing.urls")),
     path("issues/", include("issues.urls")),

@@ -39,10 +39,22 @@ TABLET_COOKIE = "golive_tablet"
 
 View = Callable[..., HttpResponse]
 
+# May open the queue and issues' pages.
+VIEWERS = DESK | {Role.SUPPORT_STAFF, Role.CLINIC_MANAGER}
+# May claim issues and move them along their workflow.
+WORKERS = DESK | {Role.SUPPORT_STAFF}
+
 
 def hash_secret(secret: str) -> str:
     """Tablet codes and secrets are random 32-byte tokens: a plain SHA-256 is enough to store."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address the server saw. Behind a proxy every client shares the proxy's address, which
+    makes a limit per address stricter, never looser: X-Forwarded-For is not trusted (anyone can
+    set it)."""
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def visible_issues(membership: Membership) -> QuerySet[Issue]:

@@ -18,8 +18,10 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +31,15 @@ from golive.lib import heartbeat
 from golive.lib.rows import prepared_cursor
 from golive.models import Contact, EscalationTier, GoLive, Notification, Unit
 from golive.permissions import command_center_leads
-from issues.models import EscalationPath, EscalationStep, Issue, IssueEvent, most_specific_path
+from issues import acks
+from issues.models import (
+    Category,
+    EscalationPath,
+    EscalationStep,
+    Issue,
+    IssueEvent,
+    most_specific_path,
+)
 from issues.reach import Reach, TierReach
 from issues.schedule import (
     PlanStep,
@@ -103,10 +113,30 @@ class _Sweep:
     snapshots: dict[int, dict[str, Any]] = field(default_factory=dict)
     contacts: dict[int, Contact] = field(default_factory=dict)
     leads: dict[int, list[Recipient]] = field(default_factory=dict)
-    links: dict[int, str] = field(default_factory=dict)
+    related: dict[str, dict[int, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     events: list[IssueEvent] = field(default_factory=list)
     notifications: list[outbox.NotificationRow] = field(default_factory=list)
+
+    def attach(self, issues: list[Issue]) -> None:
+        """Give the issues their go-live, unit (with its site), category and assignee, each read
+        once a sweep: a batch shares a few of each, and joining them into every issue's row
+        would build them again for each."""
+        for name, queryset in (
+            ("go_live", GoLive.objects.all()),
+            ("unit", Unit.objects.select_related("site")),
+            ("category", Category.objects.all()),
+            ("assignee", get_user_model().objects.all()),
+        ):
+            known = self.related.setdefault(name, {})
+            relation = Issue._meta.get_field(name)
+            attname = relation.attname
+            missing = {getattr(i, attname) for i in issues} - known.keys() - {None}
+            if missing:
+                known.update(queryset.in_bulk(missing))
+            for issue in issues:
+                pk = getattr(issue, attname)
+                relation.set_cached_value(issue, known[pk] if pk is not None else None)
 
     def reach(self, issue: Issue) -> list[TierReach]:
         if issue.go_live_id not in self.reaches:
@@ -155,11 +185,20 @@ class _Sweep:
             ]
         return self.leads[go_live.pk]
 
-    def link(self, issue: Issue) -> str:
-        """The issue's page, resolved once for all of its messages."""
-        if issue.pk not in self.links:
-            self.links[issue.pk] = reverse("issues:detail", args=[issue.pk])
-        return self.links[issue.pk]
+    def ack(self, issue: Issue, step: PlanStep, recipient: Recipient, channel: str) -> str:
+        """The text that offers the message's acknowledge link (and an SMS's code)."""
+        message = acks.Message(
+            issue_id=issue.pk,
+            round=issue.escalation_round,
+            level=step.position,
+            trigger=step.trigger,
+            channel=channel,
+            recipient_key=recipient.key,
+            sent_at=acks.sent_minute(self.now),
+        )
+        if channel == Notification.Channel.SMS:
+            return f"\nAcknowledge: {acks.link(message)} code {acks.code_for(message)}"
+        return f"\n\nAcknowledge it (this stops the escalation): {acks.link(message)}"
 
     def event(self, issue: Issue, body: str) -> None:
         """A line of what this sweep did to the issue (its timeline gets one entry a sweep)."""
@@ -187,10 +226,15 @@ class _Sweep:
         dedupe_key: str,
         subject: str,
         body: str,
+        step: PlanStep | None = None,
     ) -> bool:
+        """Write a message if the recipient has an address for the channel; an email or SMS of
+        a `step` carries its acknowledge link (and an SMS its one-time code)."""
         address = recipient.address(channel)
         if address is None:
             return False
+        if step is not None and channel != Notification.Channel.IN_APP:
+            body += self.ack(issue, step, recipient, channel)
         self.notifications.append(
             outbox.NotificationRow(
                 go_live_id=issue.go_live_id,
@@ -200,11 +244,21 @@ class _Sweep:
                 channel=channel,
                 subject=subject[:200],
                 body=body,
-                link=self.link(issue),
+                link=_issue_page(issue.pk),
                 dedupe_key=dedupe_key[:200],
             )
         )
         return True
+
+
+@cache
+def _issue_page_format() -> str:
+    return reverse("issues:detail", args=[0]).replace("/0/", "/{}/")
+
+
+def _issue_page(pk: int) -> str:
+    """An issue's page (reversing its URL for each message cost more than writing the message)."""
+    return _issue_page_format().format(pk)
 
 
 def escalate_due_issues(
@@ -228,12 +282,12 @@ def escalate_due_issues(
         with transaction.atomic():
             issues = list(
                 due.exclude(pk__in=failed)
-                .select_for_update(skip_locked=True, of=("self",))
-                .select_related("go_live", "unit__site", "category", "assignee")
+                .select_for_update(skip_locked=True)
                 # Never read here, and the widest columns.
                 .defer("description", "search", "resolution")
                 .order_by("next_escalation_at")[:batch]
             )
+            sweep.attach(issues)
             done = [issue for issue in issues if _escalated(issue, sweep, failed)]
             _write(done, sweep)
         handled += len(done)
@@ -323,7 +377,9 @@ def _escalate(issue: Issue, sweep: _Sweep) -> None:
                 f"{'response' if start == issue.respond_by else 'resolution'} target was missed. "
                 + (f"Path {name}." if name else "No escalation path applies."),
             )
-        for step, at in step_times(issue, plan_steps(issue.escalation_plan)):
+        # A round someone acknowledged from a message performs no more steps.
+        steps = plan_steps(issue.escalation_plan) if issue.escalation_stopped_at is None else []
+        for step, at in step_times(issue, steps):
             if at is not None and at <= now and step.position not in issue.escalation_done:
                 _perform(issue, step, sweep)
                 issue.escalation_done = [*issue.escalation_done, step.position]
@@ -470,6 +526,7 @@ def _perform(issue: Issue, step: PlanStep, sweep: _Sweep) -> None:
                 ),
                 subject=subject,
                 body=body,
+                step=step,
             )
             if sent:
                 told.setdefault(recipient.name, []).append(

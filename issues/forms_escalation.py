@@ -19,6 +19,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from golive.models import Application, Contact, EscalationTier, GoLive, Site
+from issues import acks
 from issues.assignment import roles_by_tier
 from issues.forms_sla import ScopeForm, SpanField
 from issues.models import Category, EscalationPath, EscalationStep
@@ -360,3 +361,29 @@ class NarrowedPathForm(ScopeForm):
         )
         write_steps(path, [step_row(step) for step in self.own.steps.all()])
         return path
+
+
+class AckCodeForm(forms.Form):
+    """The one-time code of an escalation SMS, typed on its acknowledge link's page."""
+
+    code = forms.CharField(
+        label="Code from the SMS",
+        max_length=20,
+        error_messages={"required": "Type the 6-digit code from the end of the SMS."},
+        widget=forms.TextInput(
+            attrs={
+                "class": "form-control form-control-lg",
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
+        if not re.fullmatch(rf"\d{{{acks.CODE_DIGITS}}}", code):
+            raise ValidationError(
+                f"The code is the {acks.CODE_DIGITS} digits at the end of the SMS.", code="format"
+            )
+        return code

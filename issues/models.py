@@ -535,12 +535,15 @@ class Issue(models.Model):
     # a step due), none when nothing is left to do. When a target is first missed the issue keeps
     # a snapshot of its escalation path (`escalation_plan`, one `escalation_round` per snapshot),
     # so editing a path never changes an issue already escalating; `escalation_done` holds the
-    # positions of the steps performed and `escalation_warned` the warnings sent.
+    # positions of the steps performed and `escalation_warned` the warnings sent. Someone who
+    # acknowledges a "still not resolved" message stops the rest of its round
+    # (`escalation_stopped_at`; "still not acknowledged" steps stop with the issue's first response).
     next_escalation_at = models.DateTimeField(null=True, blank=True)
     escalation_plan = models.JSONField(null=True, blank=True)
     escalation_round = models.PositiveSmallIntegerField(default=0)
     escalation_done = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
     escalation_warned = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    escalation_stopped_at = models.DateTimeField(null=True, blank=True)
     # Still to be offered to auto-assignment (a task after commit, a sweep if the broker was down).
     routing_pending = models.BooleanField(default=True)
     # Bumped on every change, so a form opened before someone else's change is refused as stale.
@@ -707,6 +710,52 @@ class IssueEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.issue_id}"
+
+
+class EscalationAck(models.Model):
+    """What became of the acknowledge link of one escalation message (an email or an SMS to one
+    recipient): the wrong codes typed for it, and who used it, how and from where.
+
+    The link itself is stateless (issues/acks.py): it names the message and is signed, so the
+    sweep writes nothing for it. A row appears when a link is first used or given a wrong code;
+    its key is the message's, so a link is used once and its wrong codes add up.
+    """
+
+    class Via(models.TextChoices):
+        SIGN_IN = "sign_in", "signed in"
+        CODE = "code", "one-time code"
+
+    # Indexed by the constraint below (it starts with the issue).
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="acks", db_index=False)
+    round = models.PositiveSmallIntegerField()
+    level = models.PositiveSmallIntegerField()
+    channel = models.CharField(max_length=8, choices=EscalationStep.Channel.choices)
+    # person<id>, contact<id> or user<id>, as in the message's dedupe key.
+    recipient_key = models.CharField(max_length=40)
+    wrong_codes = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    used_via = models.CharField(max_length=8, choices=Via.choices, blank=True)
+    used_from = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One per message: the same parts as the message's dedupe key.
+            models.UniqueConstraint(
+                fields=["issue", "round", "level", "recipient_key", "channel"],
+                name="escalationack_one_per_message",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"L{self.level} {self.get_channel_display()} to {self.recipient_key}"
 
 
 def photo_path(attachment: IssuePhoto, filename: str) -> str:

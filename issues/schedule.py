@@ -168,7 +168,7 @@ def next_escalation_time(issue: Issue, warn_at: Iterable[int] | None) -> dt.date
     if issue.escalation_plan is None:
         start = escalation_start(issue)
         times += [start] if start is not None else []
-    else:
+    elif issue.escalation_stopped_at is None:
         times += [
             at
             for step, at in step_times(issue, plan_steps(issue.escalation_plan))
@@ -178,18 +178,19 @@ def next_escalation_time(issue: Issue, warn_at: Iterable[int] | None) -> dt.date
 
 
 def restart_escalation(issue: Issue) -> None:
-    """Forget the snapshot, the steps done and the warnings sent: the next missed target starts a
-    new round, from the path that applies then."""
+    """Forget the snapshot, the steps done, the warnings sent and any acknowledgement of the
+    round: the next missed target starts a new round, from the path that applies then."""
     issue.escalation_plan = None
     issue.escalation_done = []
     issue.escalation_warned = []
+    issue.escalation_stopped_at = None
 
 
 @dataclass(frozen=True)
 class OutlineStep:
     step: PlanStep
     at: dt.datetime | None  # when it falls due (None: it will not, the issue is acknowledged)
-    state: str  # "done", "next", "later" or "skipped"
+    state: str  # "done", "next", "later", "skipped" or "stopped" (its round was acknowledged)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ class Outline:
     escalating: bool
     round: int
     starts_at: dt.datetime | None
+    stopped_at: dt.datetime | None
     steps: list[OutlineStep]
 
 
@@ -216,13 +218,16 @@ def outline(issue: Issue) -> Outline | None:
     pending = [
         at for step, at in timed if at is not None and step.position not in issue.escalation_done
     ]
-    first = min(pending, default=None) if issue.is_open else None
+    stopped = issue.escalation_plan is not None and issue.escalation_stopped_at is not None
+    first = min(pending, default=None) if issue.is_open and not stopped else None
     steps = []
     for step, at in timed:
         if step.position in issue.escalation_done:
             state = "done"
         elif at is None or not issue.is_open:
             state = "skipped"
+        elif stopped:
+            state = "stopped"
         else:
             state = "next" if at == first else "later"
         steps.append(OutlineStep(step=step, at=at, state=state))
@@ -231,5 +236,6 @@ def outline(issue: Issue) -> Outline | None:
         escalating=issue.escalation_plan is not None,
         round=issue.escalation_round,
         starts_at=None if issue.escalation_plan is not None else escalation_start(issue),
+        stopped_at=issue.escalation_stopped_at if stopped else None,
         steps=steps,
     )

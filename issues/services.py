@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.db.models import F, Field, Q
 from django.urls import reverse
@@ -32,6 +33,8 @@ from golive.models import (
     Unit,
 )
 from golive.permissions import SUPPORT, command_center_leads
+from issues import acks
+from issues.access import WORKERS
 from issues.models import (
     DEFAULT_ASSIGN_ROLES,
     DEFAULT_CATEGORIES,
@@ -42,6 +45,7 @@ from issues.models import (
     TABLET_LAST_USED_EVERY,
     AssignmentRule,
     Category,
+    EscalationAck,
     EscalationPath,
     EscalationStep,
     Impact,
@@ -58,6 +62,7 @@ from issues.models import (
     Urgency,
 )
 from issues.schedule import next_escalation_time, restart_escalation
+from staffing.models import SupportPerson
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -223,6 +228,7 @@ _EMPTY_AT_INTAKE = (
     "closed_at",
     "sla_paused_at",
     "escalation_plan",
+    "escalation_stopped_at",
 )
 
 
@@ -973,3 +979,232 @@ def set_external_ref(
     issue.external_ref = external_ref
     _record(issue, IssueEvent.Kind.REFERENCE, actor, old=old, new=external_ref)
     return issue
+
+
+# --- Acknowledging from an escalation message ----------------------------------------------------
+
+
+class AckRefused(IssueRefused):
+    """An acknowledge link or code that cannot be used; `status` is the page's HTTP answer."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class AckLink:
+    """An acknowledge link as its page shows it: the message it came in, that message's issue
+    and recipient, and what became of it so far (None: nothing yet)."""
+
+    message: acks.Message
+    issue: Issue
+    recipient_name: str
+    recipient_user_id: int | None
+    record: EscalationAck | None
+
+    @property
+    def trigger_label(self) -> str:
+        return EscalationStep.Trigger(self.message.trigger).label
+
+    @property
+    def channel_label(self) -> str:
+        return "SMS" if self.message.channel == EscalationStep.Channel.SMS else "email"
+
+
+def ack_link(message: acks.Message) -> AckLink | None:
+    """The link's issue, recipient and record; None when its issue no longer exists."""
+    issue = (
+        Issue.objects.select_related("go_live", "unit__site", "category")
+        .filter(pk=message.issue_id)
+        .first()
+    )
+    if issue is None:
+        return None
+    kind, number = acks.recipient_of(message)
+    return AckLink(message, issue, *_recipient(kind, number, issue.go_live_id), _record_of(message))
+
+
+def _recipient(kind: str, pk: int, go_live_id: int) -> tuple[str, int | None]:
+    """The recipient's name and user id, as the sweep addressed them."""
+    if kind == "contact":
+        contact = Contact.objects.filter(pk=pk, go_live_id=go_live_id).first()
+        return (contact.name if contact else "a directory contact"), None
+    if kind == "person":
+        person = SupportPerson.objects.filter(pk=pk, go_live_id=go_live_id).first()
+        return (person.name, person.user_id) if person else ("a support person", None)
+    user = get_user_model().objects.filter(pk=pk).first()
+    return (display_name(user) if user else "a golive user"), pk
+
+
+def _record_of(message: acks.Message) -> EscalationAck | None:
+    return (
+        EscalationAck.objects.select_related("used_by")
+        .filter(
+            issue_id=message.issue_id,
+            round=message.round,
+            level=message.level,
+            recipient_key=message.recipient_key,
+            channel=message.channel,
+        )
+        .first()
+    )
+
+
+def acknowledge_from_message(
+    *,
+    link: AckLink,
+    user: AbstractBaseUser | None,
+    code: str = "",
+    address: str = "",
+) -> str:
+    """Act on an escalation message's acknowledge link, for `user` signed in (who works on the
+    go-live's issues or is the message's recipient) or with the SMS's one-time `code`.
+
+    A "still not acknowledged" message acknowledges the issue (its first response, which stops
+    those steps); a "still not resolved" one stops the rest of its round. Then the link is used
+    up, and the timeline says who acknowledged and from where (`address`). Returns what to tell
+    the person; AckRefused, changing nothing but a wrong code's count, when the link cannot be
+    used.
+    """
+    message = link.message
+    user = signed_in(user)
+    if user is not None and not may_acknowledge(link, user):
+        if not code:
+            raise AckRefused(
+                f"You are signed in as {display_name(user)}, who does not work on this "
+                "go-live's issues. Sign in as the person the message was sent to"
+                + (", or type the code from the SMS." if message.channel == "sms" else "."),
+                status=403,
+            )
+        user = None
+    check_ack_usable(link, timezone.now())
+    if user is None:
+        _check_code(link, code)
+    with transaction.atomic():
+        # The issue's lock orders everyone acknowledging it: of two people using one link at
+        # once, the second finds it used.
+        issue = _locked(link.issue, None)
+        link = replace(link, issue=issue, record=_record_of(message))
+        now = timezone.now()
+        check_ack_usable(link, now)
+        if not issue.is_open:
+            raise AckRefused(
+                f"{issue.code} is {issue.get_status_display().lower()} already: "
+                "there is nothing to acknowledge.",
+                status=409,
+            )
+        first_response = issue.status == S.NEW
+        stops_round = (
+            message.trigger == EscalationStep.Trigger.UNRESOLVED
+            and message.round == issue.escalation_round
+            and issue.escalation_plan is not None
+            and issue.escalation_stopped_at is None
+        )
+        if not (first_response or stops_round):
+            # Someone acknowledged it meanwhile: the link stays as it is, nothing to record.
+            return f"{issue.code} was acknowledged already: this message's escalation has stopped."
+        actor = user or (
+            get_user_model().objects.filter(pk=link.recipient_user_id).first()
+            if link.recipient_user_id
+            else None
+        )
+        via = EscalationAck.Via.SIGN_IN if user is not None else EscalationAck.Via.CODE
+        EscalationAck.objects.filter(pk=_record_row(message).pk).update(
+            used_at=now, used_by=actor, used_via=via, used_from=address or None
+        )
+        note = _acknowledged_how(link, user, address)
+        if stops_round:
+            issue.escalation_stopped_at = now
+            note += f" The rest of escalation round {issue.escalation_round} is stopped."
+        if first_response:
+            _move(issue, S.ACKNOWLEDGED, actor, resolution="", note=note)
+        else:
+            _record(issue, IssueEvent.Kind.ESCALATION, actor, body=note, internal=True)
+    if first_response:
+        return f"{issue.code} is acknowledged: its escalation has stopped and the reporter is told."
+    return f"Escalation of {issue.code} stopped: nobody further is paged for it in this round."
+
+
+def _record_row(message: acks.Message) -> EscalationAck:
+    """The message's record, made if it has none yet (two at once: one is made, both get it)."""
+    record, _ = EscalationAck.objects.get_or_create(
+        issue_id=message.issue_id,
+        round=message.round,
+        level=message.level,
+        recipient_key=message.recipient_key,
+        channel=message.channel,
+    )
+    return record
+
+
+def may_acknowledge(link: AckLink, user: AbstractBaseUser) -> bool:
+    return (
+        user.pk == link.recipient_user_id
+        or Membership.objects.filter(
+            go_live=link.issue.go_live_id, user=user, is_active=True, role__in=WORKERS
+        ).exists()
+    )
+
+
+def check_ack_usable(link: AckLink, now: dt.datetime) -> None:
+    issue, record = link.issue, link.record
+    if record is not None and record.used_at is not None:
+        by = f" by {display_name(record.used_by)}" if record.used_by is not None else ""
+        raise AckRefused(
+            f"This link was used already, at {_local(issue, record.used_at)}{by} "
+            f"({record.get_used_via_display()}): {issue.code} is acknowledged. A code works once.",
+            status=409,
+        )
+    if link.message.expires_at <= now:
+        raise AckRefused(
+            f"This link expired at {_local(issue, link.message.expires_at)}. Open {issue.code} "
+            "in golive to acknowledge it there.",
+            status=410,
+        )
+
+
+def _check_code(link: AckLink, code: str) -> None:
+    """The SMS's code, or AckRefused; a wrong code is counted (committed, whatever follows) and
+    locks the link after MAX_WRONG_CODES."""
+    message, record = link.message, link.record
+    if message.channel != EscalationStep.Channel.SMS:
+        raise AckRefused(
+            "The link of an email works after signing in: sign in with your golive account.",
+            status=403,
+        )
+    wrong = record.wrong_codes if record is not None else 0
+    if wrong >= acks.MAX_WRONG_CODES:
+        raise AckRefused(
+            "Too many wrong codes were typed for this link: it is locked. Sign in to "
+            "acknowledge, or call the command center.",
+            status=429,
+        )
+    if acks.code_matches(message, code):
+        return
+    # Counted in the database: wrong codes typed at once all count.
+    EscalationAck.objects.filter(
+        pk=_record_row(message).pk, used_at__isnull=True, wrong_codes__lt=acks.MAX_WRONG_CODES
+    ).update(wrong_codes=F("wrong_codes") + 1)
+    left = acks.MAX_WRONG_CODES - wrong - 1
+    raise AckRefused(
+        "That is not the code in the SMS. "
+        + (f"{left} more tr{'y' if left == 1 else 'ies'} before" if left else "Now")
+        + " the link is locked.",
+        status=400,
+    )
+
+
+def _acknowledged_how(link: AckLink, user: AbstractBaseUser | None, address: str) -> str:
+    message = f"the {link.channel_label} of escalation level {link.message.level}"
+    if user is None:
+        how = f"by {link.recipient_name}, with the one-time code of {message}"
+    else:
+        name = display_name(user)
+        sent_to = f" sent to {link.recipient_name}" if link.recipient_name != name else ""
+        how = f"by {name}, signed in, from the link in {message}{sent_to}"
+    return f"Acknowledged {how}" + (f", from {address}." if address else ".")
+
+
+def _local(issue: Issue, when: dt.datetime) -> str:
+    return f"{timezone.localtime(when, issue.go_live.tzinfo):%a %d %b %H:%M}"

@@ -11,7 +11,7 @@ fields' database converters applied), so the rest of the code sees ordinary inst
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
@@ -57,6 +57,35 @@ def writable_fields(model: type[Model]) -> list[Any]:
         for field in model._meta.concrete_fields
         if not field.primary_key and not isinstance(field, GeneratedField)
     ]
+
+
+def unnest_insert(
+    model: type[Model],
+    columns: Sequence[str],
+    *,
+    constants: Mapping[str, str] | None = None,
+    returning: str = "",
+) -> str:
+    """An INSERT of any number of `model` rows in one statement of constant text, for a
+    `prepared_cursor`: each of `columns` (attnames) is bound as one array of its column's own type
+    (%b: sent in binary), and `constants` maps other columns to SQL the same for every row, which
+    may name the row's columns as `r.<column>` (their placeholders come first in the
+    parameters). A row whose unique key is taken writes nothing.
+
+    The ORM's bulk_create writes every value into the statement's text, which PostgreSQL must
+    parse anew each time and psycopg must escape value by value.
+    """
+    constants = constants or {}
+    arrays = ", ".join(
+        f"%b::{model._meta.get_field(name).db_type(connection)}[]" for name in columns
+    )
+    extra = "".join(f", {sql}" for sql in constants.values())
+    sql = f"""
+        INSERT INTO {model._meta.db_table} ({", ".join([*columns, *constants])})
+        SELECT r.*{extra} FROM unnest({arrays}) AS r ({", ".join(columns)})
+        ON CONFLICT DO NOTHING
+    """
+    return f"{sql} RETURNING {returning}" if returning else sql
 
 
 @contextmanager

@@ -76,22 +76,30 @@ def test_many_rows_are_written_once_each_and_delivered_in_one_enqueue(
         )
 
     email_to(lead_lena, mercy, key="escalation:1:r1:l1:contact1:email")
+    in_app = row("escalation:1:r1:l1:user9:in_app", "")._replace(
+        recipient_user_id=lead_lena.pk, channel=Notification.Channel.IN_APP
+    )
     with django_capture_on_commit_callbacks() as callbacks:
         written = notify_many(
             [
                 row("escalation:1:r1:l1:contact1:email", "old@mercy.example"),
                 row("escalation:1:r1:l1:contact2:email", "hd@mercy.example"),
                 row("escalation:1:r1:l1:contact3:email", "cara@mercy.example"),
+                in_app,
             ]
         )
 
-    # The key already taken wrote nothing; the others are pending, text kept as given.
-    assert len(written) == 2
+    # The key already taken wrote nothing; the emails are pending, text kept as given; the
+    # in-app row is sent as written.
+    assert len(written) == 3
     rows = Notification.objects.filter(pk__in=written).order_by("dedupe_key")
-    assert [r.recipient_address for r in rows] == ["hd@mercy.example", "cara@mercy.example"]
-    assert {r.status for r in rows} == {Notification.Status.PENDING}
+    assert [r.recipient_address for r in rows] == ["hd@mercy.example", "cara@mercy.example", ""]
+    assert [r.status for r in rows] == ["pending", "pending", "sent"]
+    assert [r.sent_at is None for r in rows] == [True, True, False]
     assert rows[0].body == '4 West · It\'s <b>blank</b>, "quoted" and {braced}'
+    # One enqueue, of the two emails only.
     assert len(callbacks) == 1
+    assert callbacks[0].keywords == {"ids": [rows[0].pk, rows[1].pk]}
     assert notify_many([]) == []
 
 
@@ -170,21 +178,24 @@ def test_it_emails_a_bare_address_for_someone_without_a_login(db: None) -> None:
     assert mail.outbox[0].to == ["oncall@vendor.example"]
 
 
-def test_it_marks_an_in_app_notification_sent_without_sending_anything(
-    nurse_nina: User, mercy: GoLive
+def test_an_in_app_notification_is_sent_as_written_and_no_worker_sees_it(
+    nurse_nina: User, mercy: GoLive, django_capture_on_commit_callbacks: Callable
 ) -> None:
-    notification = notify(
-        dedupe_key="inapp:nina:1",
-        channel=Notification.Channel.IN_APP,
-        subject="Your issue was resolved",
-        user=nurse_nina,
-        go_live=mercy,
-    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        notification = notify(
+            dedupe_key="inapp:nina:1",
+            channel=Notification.Channel.IN_APP,
+            subject="Your issue was resolved",
+            user=nurse_nina,
+            go_live=mercy,
+        )
 
-    assert deliver_notification(notification_id=notification.pk) is True
-
+    assert callbacks == []
     notification.refresh_from_db()
     assert notification.status == Notification.Status.SENT
+    assert notification.sent_at is not None
+    # Nothing for a delivery sweep to take, and nothing sent anywhere.
+    assert deliver_notification(notification_id=notification.pk) is False
     assert mail.outbox == []
 
 

@@ -16,7 +16,8 @@ from django.db import transaction
 from conftest import TASK_TIMEOUT, Finished, closed_port, reset_broker_pools
 from golive.celery import app
 from golive.models import GoLive, Notification
-from golive.tasks import deliver_notification, deliver_pending_notifications
+from golive.outbox import NotificationRow, notify_many
+from golive.tasks import deliver_notification, deliver_notifications, deliver_pending_notifications
 from golive.tests.test_outbox import email_to
 
 
@@ -51,6 +52,41 @@ def test_a_committed_notification_is_delivered_by_the_task_on_a_worker(
     assert message.to == ["lead_lena@example.org"]
     notification.refresh_from_db()
     assert notification.status == Notification.Status.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker")
+def test_many_rows_written_together_go_out_in_one_task_split_by_the_worker(
+    mercy: GoLive, finished_tasks: Finished
+) -> None:
+    with transaction.atomic():
+        written = notify_many(
+            [
+                NotificationRow(
+                    go_live_id=mercy.pk,
+                    recipient_user_id=None,
+                    recipient_name=f"Contact {n}",
+                    recipient_address=f"contact{n}@mercy.example",
+                    channel=Notification.Channel.EMAIL,
+                    subject="Escalation L1: GL-1001",
+                    body="4 West",
+                    link="/issues/1/",
+                    dedupe_key=f"escalation:1:r1:l1:contact{n}:email",
+                )
+                for n in range(120)
+            ]
+        )
+
+    # The one task the sweep enqueued splits the 120 into three of at most 50, which send them.
+    results = [finished_tasks.get(timeout=TASK_TIMEOUT) for _ in range(4)]
+    name = deliver_notifications.name
+    assert results == [(name, 0), (name, 50), (name, 50), (name, 20)]
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        f"contact{n}@mercy.example" for n in range(120)
+    )
+    assert set(Notification.objects.filter(pk__in=written).values_list("status", flat=True)) == {
+        Notification.Status.SENT
+    }
 
 
 @pytest.mark.django_db(transaction=True)

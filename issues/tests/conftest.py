@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from golive.models import Application, EscalationTier, GoLive, Unit
+from golive.models import Application, Contact, EscalationTier, GoLive, Unit
 from issues.models import Category, Impact, Issue, Urgency
 from issues.services import create_issue, ensure_issue_setup
 
@@ -59,3 +59,28 @@ def log_issue(printing: Category, four_west: Unit) -> LogIssue:
         return issue
 
     return log
+
+
+@pytest.fixture
+def desk(mercy: GoLive, tiers: dict[str, EscalationTier]) -> Contact:
+    """Mercy's directory contact of its first tier (the second's is `analyst`)."""
+    return Contact.objects.create(
+        go_live=mercy,
+        tier=tiers["floor"],
+        name="Mercy help desk",
+        phone="312-555-0111",
+        email="helpdesk@mercy.example",
+        sms_number="+13125550111",
+    )
+
+
+@pytest.fixture
+def analyst(mercy: GoLive, tiers: dict[str, EscalationTier]) -> Contact:
+    return Contact.objects.create(
+        go_live=mercy,
+        tier=tiers["command"],
+        name="Cara Command",
+        phone="312-555-0122",
+        email="cara@mercy.example",
+        sms_number="+13125550122",
+    )

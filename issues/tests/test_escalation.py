@@ -31,29 +31,6 @@ now = staffing_cast.now
 H = dt.timedelta(hours=1)
 
 
-@pytest.fixture
-def desk(mercy: GoLive, tiers: dict[str, EscalationTier]) -> Contact:
-    return Contact.objects.create(
-        go_live=mercy,
-        tier=tiers["floor"],
-        name="Mercy help desk",
-        phone="312-555-0111",
-        email="helpdesk@mercy.example",
-        sms_number="+13125550111",
-    )
-
-
-@pytest.fixture
-def analyst(mercy: GoLive, tiers: dict[str, EscalationTier]) -> Contact:
-    return Contact.objects.create(
-        go_live=mercy,
-        tier=tiers["command"],
-        name="Cara Command",
-        phone="312-555-0122",
-        email="cara@mercy.example",
-    )
-
-
 def sent(issue: Issue) -> list[str]:
     """The dedupe keys of the issue's warnings and escalation messages, in order."""
     return list(

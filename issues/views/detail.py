@@ -24,7 +24,7 @@ from golive.lib.users import display_name
 from golive.models import EscalationTier, Membership
 from golive.permissions import DESK, role_required
 from golive.views.golives import posted_next
-from issues.access import get_issue_for_user
+from issues.access import VIEWERS, WORKERS, get_issue_for_user
 from issues.forms_desk import (
     AssignForm,
     ClaimForm,
@@ -53,7 +53,7 @@ from issues.services import (
     set_tier,
     unlink_issue,
 )
-from issues.views.queue import VIEWERS, WORKERS, row_context
+from issues.views.queue import row_context
 
 S = Issue.Status
 WAITING = (S.WAITING_REPORTER, S.WAITING_VENDOR)

@@ -20,10 +20,10 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from golive.models import Membership, Role
+from golive.models import Membership
 from golive.permissions import DESK, role_required
 from golive.views.golives import posted_next
-from issues.access import visible_issues
+from issues.access import VIEWERS, WORKERS, visible_issues
 from issues.forms_desk import BulkForm, QueueFilterForm, SaveViewForm, code_number
 from issues.models import Issue, SavedView
 from issues.queue import (
@@ -44,10 +44,6 @@ from issues.queue import (
     support_people,
     view_links,
 )
-
-VIEWERS = DESK | {Role.SUPPORT_STAFF, Role.CLINIC_MANAGER}
-# May claim issues and move them along their workflow.
-WORKERS = DESK | {Role.SUPPORT_STAFF}
 
 
 def row_context(

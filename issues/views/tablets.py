@@ -30,7 +30,7 @@ from golive.models import Membership, Unit
 from golive.permissions import MANAGERS, managed_units, role_required
 from golive.views.golives import posted
 from issues import tablets
-from issues.access import TABLET_COOKIE, floor_access, floor_of
+from issues.access import TABLET_COOKIE, client_address, floor_access, floor_of
 from issues.forms_intake import EnrollCodeForm, TabletForm
 from issues.intake import whom_to_call
 from issues.models import UnitTablet
@@ -61,12 +61,6 @@ def _get_tablet_for(request: HttpRequest, pk: int) -> UnitTablet:
         go_live_id=membership.go_live_id,
         unit__in=managed_units(membership).values("pk"),
     )
-
-
-def _client_ip(request: HttpRequest) -> str:
-    # The address the server saw. Behind a proxy every tablet shares the proxy's address, which
-    # makes the limit stricter, never looser: X-Forwarded-For is not trusted (anyone can set it).
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 # --- The managers' page ---------------------------------------------------------------------------
@@ -191,7 +185,7 @@ def tablet_enter_code(request: HttpRequest) -> HttpResponse:
 @never_cache
 def tablet_enroll(request: HttpRequest, code: str) -> HttpResponse:
     """The one-time link: confirm, then this browser becomes the unit's tablet."""
-    ip = _client_ip(request)
+    ip = client_address(request)
     try:
         tablets.check_wrong_codes(ip)
     except tablets.RateLimited as exc:
