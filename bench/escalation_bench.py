@@ -171,7 +171,8 @@ def write_report(rows: list[tuple[str, float, int]], build_seconds: float) -> No
         "beat runs it every 30 s) in this process, committing, over P3 issues whose response "
         "target passed, on the staffing data set (40 units, 1,500 people, 3,000 assignments over "
         "28 days; a directory contact per tier). Each due issue gets its snapshot, level 1 (its "
-        "tier's nearest people on shift and the contact, in-app and email: about 7 outbox rows) "
+        "tier's nearest people on shift and the contact, in-app and email, each email with its "
+        "signed acknowledge link: about 7 outbox rows) "
         f"and one timeline entry. Open issues added in {build_seconds:.1f} s. Median of "
         f"{ROUNDS} rounds with issues due, {IDLE_ROUNDS} with none.",
         "",
