@@ -271,6 +271,15 @@ BUDGETS = {
 }
 
 
+def cpu_check() -> float:
+    """Seconds for a fixed piece of pure Python: shared machines of one kind vary threefold."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(10_000_000):
+        total += number
+    return time.perf_counter() - started
+
+
 def write_report(rows: dict[str, dict[str, float]], build_seconds: float, autofill: str) -> None:
     base = rows["bare view: one indexed SELECT"]["median"]
     lines = [
@@ -287,6 +296,9 @@ def write_report(rows: dict[str, dict[str, float]], build_seconds: float, autofi
         f"- Data: {UNITS} units, {DAYS} days x 2 shifts ({UNITS * DAYS * 2} shifts), {PEOPLE} people, "
         f"{Assignment.objects.count()} assignments (built in {build_seconds:.1f} s)",
         f"- Date: {timezone.now():%Y-%m-%d %H:%M} UTC",
+        f"- Machine speed: 10 million Python additions in {cpu_check():.2f} s (shared machines of one "
+        "kind vary up to threefold between runs: read the milliseconds against this, the ratios "
+        "compare within the run)",
         "",
         "| path | median ms | p95 ms | queries | x bare SELECT | budget ms |",
         "|---|---:|---:|---:|---:|---:|",

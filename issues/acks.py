@@ -26,8 +26,8 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
 CODE_DIGITS = 6
-# Wrong codes a link takes before it is locked (signing in still works).
-MAX_WRONG_CODES = 5
+# Codes a link takes before it is locked (signing in still works).
+MAX_CODE_TRIES = 5
 _SIGNATURE_BYTES = 6
 _MAX_TOKEN = 80
 

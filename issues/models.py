@@ -714,11 +714,11 @@ class IssueEvent(models.Model):
 
 class EscalationAck(models.Model):
     """What became of the acknowledge link of one escalation message (an email or an SMS to one
-    recipient): the wrong codes typed for it, and who used it, how and from where.
+    recipient): the codes typed for it, and who used it, how and from where.
 
     The link itself is stateless (issues/acks.py): it names the message and is signed, so the
     sweep writes nothing for it. A row appears when a link is first used or given a wrong code;
-    its key is the message's, so a link is used once and its wrong codes add up.
+    its key is the message's, so a link is used once and the codes typed for it add up.
     """
 
     class Via(models.TextChoices):
@@ -732,7 +732,8 @@ class EscalationAck(models.Model):
     channel = models.CharField(max_length=8, choices=EscalationStep.Channel.choices)
     # person<id>, contact<id> or user<id>, as in the message's dedupe key.
     recipient_key = models.CharField(max_length=40)
-    wrong_codes = models.PositiveSmallIntegerField(default=0)
+    # Codes typed for it, counted before each is compared: five lock it.
+    code_tries = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
     used_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

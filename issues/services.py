@@ -1165,16 +1165,20 @@ def check_ack_usable(link: AckLink, now: dt.datetime) -> None:
 
 
 def _check_code(link: AckLink, code: str) -> None:
-    """The SMS's code, or AckRefused; a wrong code is counted (committed, whatever follows) and
-    locks the link after MAX_WRONG_CODES."""
-    message, record = link.message, link.record
+    """The SMS's code, or AckRefused. Each code typed is counted before it is compared, in one
+    conditional UPDATE, so codes typed at once (a script) cannot get past MAX_CODE_TRIES: then
+    the link is locked."""
+    message = link.message
     if message.channel != EscalationStep.Channel.SMS:
         raise AckRefused(
             "The link of an email works after signing in: sign in with your golive account.",
             status=403,
         )
-    wrong = record.wrong_codes if record is not None else 0
-    if wrong >= acks.MAX_WRONG_CODES:
+    record = _record_row(message)
+    counted = EscalationAck.objects.filter(
+        pk=record.pk, used_at__isnull=True, code_tries__lt=acks.MAX_CODE_TRIES
+    ).update(code_tries=F("code_tries") + 1)
+    if not counted:
         raise AckRefused(
             "Too many wrong codes were typed for this link: it is locked. Sign in to "
             "acknowledge, or call the command center.",
@@ -1182,11 +1186,8 @@ def _check_code(link: AckLink, code: str) -> None:
         )
     if acks.code_matches(message, code):
         return
-    # Counted in the database: wrong codes typed at once all count.
-    EscalationAck.objects.filter(
-        pk=_record_row(message).pk, used_at__isnull=True, wrong_codes__lt=acks.MAX_WRONG_CODES
-    ).update(wrong_codes=F("wrong_codes") + 1)
-    left = acks.MAX_WRONG_CODES - wrong - 1
+    tries = EscalationAck.objects.values_list("code_tries", flat=True).get(pk=record.pk)
+    left = acks.MAX_CODE_TRIES - tries
     raise AckRefused(
         "That is not the code in the SMS. "
         + (f"{left} more tr{'y' if left == 1 else 'ies'} before" if left else "Now")

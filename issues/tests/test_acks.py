@@ -196,8 +196,8 @@ def test_wrong_codes_are_counted_and_lock_the_link(
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     client = Client()
 
-    answers = [client.post(path, {"code": wrong}) for _ in range(acks.MAX_WRONG_CODES)]
-    assert [a.status_code for a in answers] == [400] * acks.MAX_WRONG_CODES
+    answers = [client.post(path, {"code": wrong}) for _ in range(acks.MAX_CODE_TRIES)]
+    assert [a.status_code for a in answers] == [400] * acks.MAX_CODE_TRIES
     assert "4 more tries before the link is locked" in answers[0].content.decode()
     assert "1 more try before" in answers[3].content.decode()
     assert "Now the link is locked" in answers[4].content.decode()
@@ -206,7 +206,7 @@ def test_wrong_codes_are_counted_and_lock_the_link(
     assert locked.status_code == 429
     assert "it is locked" in locked.content.decode()
     assert state(p1)[0] == Issue.Status.NEW
-    assert EscalationAck.objects.get(issue=p1, channel="sms").wrong_codes == 5
+    assert EscalationAck.objects.get(issue=p1, channel="sms").code_tries == 5
 
 
 def test_a_code_that_is_not_six_digits_is_refused_without_counting(
@@ -349,7 +349,7 @@ def test_a_link_of_an_issue_acknowledged_meanwhile_stays_unused(
     assert answer.status_code == 200
     assert f"{p1.code} was acknowledged already" in answer.content.decode()
     assert state(p1) == before
-    assert not EscalationAck.objects.exists()
+    assert not EscalationAck.objects.filter(used_at__isnull=False).exists()
 
 
 def test_a_link_of_a_resolved_issue_is_refused(
@@ -365,7 +365,7 @@ def test_a_link_of_a_resolved_issue_is_refused(
     assert f"{p1.code} is resolved already: there is nothing to acknowledge." in (
         answer.content.decode()
     )
-    assert not EscalationAck.objects.exists()
+    assert not EscalationAck.objects.filter(used_at__isnull=False).exists()
 
 
 @pytest.fixture
@@ -455,3 +455,37 @@ def test_two_people_using_one_link_at_once_acknowledge_once(
 
     assert sorted(outcomes) == sorted([f"{p1.code} is acknowledged: " + ANSWER, "refused 409"])
     assert p1.events.filter(kind=IssueEvent.Kind.STATUS).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_codes_typed_at_once_cannot_get_past_the_limit(
+    now: dt.datetime, p1: Issue, desk: Contact
+) -> None:
+    """Each code is counted in the database before it is compared: eight typed at once get five
+    comparisons, whatever the timing."""
+    escalate_due_issues(now=now + 16 * MIN)
+    path, code = link_and_code(message(p1, Notification.Channel.SMS, desk.sms_number))
+    said = acks.read(path.removeprefix("/a/").removesuffix("/"))
+    assert said is not None
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    statuses: list[int] = []
+
+    def guess() -> None:
+        try:
+            link = ack_link(said)
+            assert link is not None
+            acknowledge_from_message(link=link, user=None, code=wrong)
+        except AckRefused as refused:
+            statuses.append(refused.status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [400] * 5 + [429] * 3
+    assert EscalationAck.objects.get(issue=p1, channel="sms").code_tries == 5
+    assert state(p1)[0] == Issue.Status.NEW
