@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from golive import outbox
 from golive.lib import heartbeat
-from golive.lib.rows import prepared_cursor
+from golive.lib.rows import prepared_cursor, unnest_insert
 from golive.models import Contact, EscalationTier, GoLive, Notification, Unit
 from golive.permissions import command_center_leads
 from issues import acks
@@ -69,6 +69,7 @@ STUCK_AFTER = dt.timedelta(minutes=5)
 STUCK_LIMIT = 1000
 
 _T = EscalationStep.Trigger
+_CHANNEL_WORDS = {channel.value: channel.label.lower() for channel in EscalationStep.Channel}
 
 
 # --- The sweep -------------------------------------------------------------------------------
@@ -115,7 +116,8 @@ class _Sweep:
     leads: dict[int, list[Recipient]] = field(default_factory=dict)
     related: dict[str, dict[int, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    events: list[IssueEvent] = field(default_factory=list)
+    # (issue id, body) of each issue's timeline entry.
+    events: list[tuple[int, str]] = field(default_factory=list)
     notifications: list[outbox.NotificationRow] = field(default_factory=list)
 
     def attach(self, issues: list[Issue]) -> None:
@@ -206,15 +208,7 @@ class _Sweep:
 
     def flush(self, issue: Issue) -> None:
         if self.notes:
-            self.events.append(
-                IssueEvent(
-                    issue=issue,
-                    at=self.now,
-                    kind=IssueEvent.Kind.ESCALATION,
-                    body="\n".join(self.notes)[:4000],
-                    internal=True,
-                )
-            )
+            self.events.append((issue.pk, "\n".join(self.notes)[:4000]))
         self.notes.clear()
 
     def notify(
@@ -336,13 +330,21 @@ def _array_text(values: list[Any]) -> str:
     return "{" + ",".join(f'"{value}"' for value in values) + "}"
 
 
+# Each issue's entry on its timeline: what this sweep did, for the support team.
+_EVENTS_SQL = unnest_insert(
+    IssueEvent,
+    ("issue_id", "body"),
+    constants={"at": "%s", "kind": "%s", "old": "''", "new": "''", "internal": "true"},
+)
+
+
 def _write(issues: list[Issue], sweep: _Sweep) -> None:
     """Everything the batch decided, in its transaction: the issues' state, their events, and
     their notifications (a dedupe key already taken writes nothing)."""
-    if issues:
-        plan = Issue._meta.get_field("escalation_plan")
-        # Bound on the server, the arrays in binary (%b): see outbox.notify_many.
-        with prepared_cursor() as cursor:
+    plan = Issue._meta.get_field("escalation_plan")
+    # Bound on the server, the arrays in binary (%b): see outbox.notify_many.
+    with prepared_cursor() as cursor:
+        if issues:
             cursor.execute(
                 _STATE_SQL,
                 [
@@ -354,7 +356,12 @@ def _write(issues: list[Issue], sweep: _Sweep) -> None:
                     [_array_text(issue.escalation_warned) for issue in issues],
                 ],
             )
-    IssueEvent.objects.bulk_create(sweep.events)
+        if sweep.events:
+            issue_ids, bodies = zip(*sweep.events, strict=True)
+            cursor.execute(
+                _EVENTS_SQL,
+                [sweep.now, IssueEvent.Kind.ESCALATION.value, list(issue_ids), list(bodies)],
+            )
     outbox.notify_many(sweep.notifications)
     sweep.events.clear()
     sweep.notifications.clear()
@@ -529,9 +536,7 @@ def _perform(issue: Issue, step: PlanStep, sweep: _Sweep) -> None:
                 step=step,
             )
             if sent:
-                told.setdefault(recipient.name, []).append(
-                    EscalationStep.Channel(channel).label.lower()
-                )
+                told.setdefault(recipient.name, []).append(_CHANNEL_WORDS[channel])
     who = "; ".join(f"{name} ({', '.join(ways)})" for name, ways in told.items())
     sweep.event(
         issue,

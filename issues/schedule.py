@@ -110,12 +110,12 @@ def step_times(issue: Issue, steps: list[PlanStep]) -> list[tuple[PlanStep, dt.d
     elapsed = {_T.NO_RESPONSE: dt.timedelta(0), _T.UNRESOLVED: dt.timedelta(0)}
     times: list[tuple[PlanStep, dt.datetime | None]] = []
     for step in steps:
-        elapsed[_T(step.trigger)] += step.wait
+        elapsed[step.trigger] += step.wait
         base = issue.respond_by if step.trigger == _T.NO_RESPONSE else issue.due_at
         if base is None or (step.trigger == _T.NO_RESPONSE and issue.acknowledged_at is not None):
             times.append((step, None))
         else:
-            times.append((step, base + elapsed[_T(step.trigger)]))
+            times.append((step, base + elapsed[step.trigger]))
     return times
 
 
