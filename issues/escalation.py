@@ -9,6 +9,9 @@ the level, the recipient and the channel) in that transaction. So two sweeps nev
 issue, a sweep killed half-way leaves nothing behind and repeats nothing, and after an outage
 each level due is performed once, in one pass. An issue the sweep cannot handle is logged and
 left due; the auditor (every 5 minutes) tries such stuck issues again one by one.
+
+Each email and SMS of a step carries its signed acknowledge link (an SMS also its one-time code,
+issues/acks.py): its recipient can stop the escalation from the message.
 """
 
 from __future__ import annotations
