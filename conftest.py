@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import queue
 import socket
+import threading
 from collections.abc import Callable, Iterator
 
 import kombu.pools
@@ -186,6 +187,33 @@ def client_for(client: Client) -> Callable[[User], Client]:
         return client
 
     return sign_in
+
+
+# --- Races: the same work started at once in several threads ----------------------------------
+
+
+def at_once(work: Callable[[], object], times: int = 2) -> list[object]:
+    """Run `work` in `times` threads released together by a barrier, each on its own database
+    connection (closed when it ends); what each returned or raised, in the order they finished.
+    The test must use `django_db(transaction=True)`: the threads see only committed rows."""
+    barrier = threading.Barrier(times, timeout=10)
+    results: list[object] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(work())
+        except Exception as exc:  # the test's assertion reports it
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
 
 
 # --- Celery: tasks through a real worker, and a broker that cannot be reached ---------------------

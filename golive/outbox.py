@@ -91,8 +91,8 @@ _DELIVERY_CHUNK = 50
 
 
 class NotificationRow(NamedTuple):
-    """A notification to write with `notify_many`: what differs between messages (the rest takes
-    its defaults: pending, due now)."""
+    """A notification to write with `notify_many`: what differs between messages (the rest is
+    the same for all: pending and due now, or sent for an in-app one)."""
 
     go_live_id: int | None
     recipient_user_id: int | None
@@ -124,8 +124,8 @@ _NOTIFY_MANY_SQL = unnest_insert(
 
 def notify_many(rows: list[NotificationRow]) -> list[int]:
     """Write many notifications in the caller's transaction, in one statement; deliver them after
-    commit (in-app ones are sent as written). A row whose dedupe key is taken (already written, by anyone) writes nothing. The ids
-    written.
+    commit (in-app ones are sent as written). A row whose dedupe key is taken (already written,
+    by anyone) writes nothing. The ids written.
 
     Each column goes as one array (`unnest`), so the statement's text is the same however many
     rows there are: psycopg parses it once and sends thousands of rows as a few arrays. The

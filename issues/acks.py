@@ -88,8 +88,10 @@ def _fields(message: Message) -> str:
 
 @cache
 def _mac_key(purpose: str, secret: str) -> bytes:
-    """A key of its own for each purpose, derived from SECRET_KEY once."""
-    return hashlib.blake2b(f"golive.issues.{purpose}".encode(), key=secret.encode()[:64]).digest()
+    """A key of its own for each purpose, derived once from the whole of SECRET_KEY (a BLAKE2b key
+    is at most 64 bytes: the secret is hashed to that, not cut)."""
+    secret_key = hashlib.blake2b(secret.encode()).digest()
+    return hashlib.blake2b(f"golive.issues.{purpose}".encode(), key=secret_key).digest()
 
 
 def _mac(purpose: str, value: str, size: int) -> bytes:

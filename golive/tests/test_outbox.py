@@ -1,17 +1,16 @@
 """The outbox: one row per dedupe key, delivery after commit, retries with backoff, one send only."""
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.core import mail
-from django.db import connection, transaction
+from django.db import transaction
 from pytest_django.fixtures import Settings
 
-from conftest import closed_port
+from conftest import at_once, closed_port
 from golive.models import GoLive, Notification
 from golive.outbox import (
     NotificationRow,
@@ -362,42 +361,11 @@ def test_a_rolled_back_notification_leaves_no_row_and_no_delivery(
     assert mail.outbox == []
 
 
-def _in_own_connection(work: Callable[[], object], results: list[object]) -> Callable[[], None]:
-    """A thread body with its own database connection, closed when the thread ends."""
-
-    def run() -> None:
-        try:
-            results.append(work())
-        except Exception as exc:  # the assertion in the test reports it
-            results.append(exc)
-        finally:
-            connection.close()
-
-    return run
-
-
-def _race(work: Callable[[], object]) -> list[object]:
-    """Run `work` in two threads released together by a barrier; return both results."""
-    barrier = threading.Barrier(2, timeout=10)
-    results: list[object] = []
-
-    def start_together() -> object:
-        barrier.wait()
-        return work()
-
-    threads = [threading.Thread(target=_in_own_connection(start_together, results)) for _ in "ab"]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_it_sends_a_row_once_under_two_claimers(lead_lena: User, mercy: GoLive) -> None:
     notification = email_to(lead_lena, mercy)
 
-    results = _race(lambda: deliver_notification(notification_id=notification.pk))
+    results = at_once(lambda: deliver_notification(notification_id=notification.pk))
 
     assert sorted(results, key=str) == [False, True]
     assert len(mail.outbox) == 1
@@ -418,7 +386,7 @@ def test_two_callers_racing_on_one_key_both_get_the_one_row(lead_lena: User, mer
                 go_live=mercy,
             ).pk
 
-    results = _race(notify_in_a_transaction)
+    results = at_once(notify_in_a_transaction)
 
     assert len(results) == 2
     assert all(isinstance(pk, int) for pk in results), results

@@ -10,15 +10,14 @@ way; the 4 h resolution target missed, the command center by email and SMS.
 
 import datetime as dt
 import re
-import threading
 from dataclasses import replace
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
-from django.db import connection
 from django.test import Client
 
+from conftest import at_once
 from golive.models import Contact, EscalationTier, GoLive, Notification
 from issues import acks
 from issues.escalation import escalate_due_issues
@@ -34,6 +33,7 @@ from issues.models import (
 )
 from issues.schedule import outline
 from issues.services import (
+    AckLink,
     AckRefused,
     ack_link,
     acknowledge_from_message,
@@ -86,6 +86,23 @@ def link_and_code(notification: Notification) -> tuple[str, str]:
     return path, code.group(1) if code else ""
 
 
+def message_of(path: str) -> acks.Message:
+    said = acks.read(path.removeprefix("/a/").removesuffix("/"))
+    assert said is not None, path
+    return said
+
+
+def link_of(said: acks.Message) -> AckLink:
+    link = ack_link(said)
+    assert link is not None
+    return link
+
+
+def refusal_status(result: object) -> object:
+    """An acknowledgement's answer, or the HTTP status of its refusal."""
+    return result.status if isinstance(result, AckRefused) else result
+
+
 def state(issue: Issue) -> tuple[str, dt.datetime | None, dt.datetime | None, int]:
     issue.refresh_from_db()
     return issue.status, issue.next_escalation_at, issue.escalation_stopped_at, issue.version
@@ -104,7 +121,7 @@ def test_each_email_and_sms_of_a_step_carries_its_own_short_signed_link(
     assert sms_path != email_path
     # Short enough for an SMS, and it says which message it came in.
     assert len(sms_path) < 40
-    said = acks.read(sms_path.removeprefix("/a/").removesuffix("/"))
+    said = message_of(sms_path)
     assert said == acks.Message(
         issue_id=p1.pk,
         round=1,
@@ -236,7 +253,7 @@ def test_a_forged_or_altered_link_is_refused(
         "cut short": token[:-2],
         "made up": "x" * len(token),
         # Signed as golive signs, but of an issue that does not exist.
-        "unknown issue": acks.token_for(replace(acks.read(token), issue_id=p1.pk + 1000)),  # type: ignore[arg-type]
+        "unknown issue": acks.token_for(replace(message_of(path), issue_id=p1.pk + 1000)),
     }[change]
     client = Client()
 
@@ -430,30 +447,17 @@ def test_acknowledging_a_still_not_resolved_message_stops_the_rest_of_its_round(
 def test_two_people_using_one_link_at_once_acknowledge_once(
     now: dt.datetime, p1: Issue, desk: Contact, agent_alex: User
 ) -> None:
-    """The link's row lock settles it: the second waits for the first and is told it was used."""
+    """The issue's row lock settles it: the second waits for the first and is told it was used."""
     escalate_due_issues(now=now + 16 * MIN)
     path, code = link_and_code(message(p1, Notification.Channel.SMS, desk.sms_number))
-    message_of_link = acks.read(path.removeprefix("/a/").removesuffix("/"))
-    assert message_of_link is not None
-    outcomes: list[str] = []
+    said = message_of(path)
 
-    def use() -> None:
-        try:
-            link = ack_link(message_of_link)
-            assert link is not None
-            outcomes.append(acknowledge_from_message(link=link, user=None, code=code))
-        except AckRefused as refused:
-            outcomes.append(f"refused {refused.status}")
-        finally:
-            connection.close()
+    results = at_once(lambda: acknowledge_from_message(link=link_of(said), user=None, code=code))
 
-    threads = [threading.Thread(target=use) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(outcomes) == sorted([f"{p1.code} is acknowledged: " + ANSWER, "refused 409"])
+    assert sorted(map(refusal_status, results), key=str) == [
+        409,
+        f"{p1.code} is acknowledged: " + ANSWER,
+    ]
     assert p1.events.filter(kind=IssueEvent.Kind.STATUS).count() == 1
 
 
@@ -465,27 +469,13 @@ def test_codes_typed_at_once_cannot_get_past_the_limit(
     comparisons, whatever the timing."""
     escalate_due_issues(now=now + 16 * MIN)
     path, code = link_and_code(message(p1, Notification.Channel.SMS, desk.sms_number))
-    said = acks.read(path.removeprefix("/a/").removesuffix("/"))
-    assert said is not None
+    said = message_of(path)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    statuses: list[int] = []
 
-    def guess() -> None:
-        try:
-            link = ack_link(said)
-            assert link is not None
-            acknowledge_from_message(link=link, user=None, code=wrong)
-        except AckRefused as refused:
-            statuses.append(refused.status)
-        finally:
-            connection.close()
+    results = at_once(
+        lambda: acknowledge_from_message(link=link_of(said), user=None, code=wrong), times=8
+    )
 
-    threads = [threading.Thread(target=guess) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(statuses) == [400] * 5 + [429] * 3
+    assert sorted(map(refusal_status, results)) == [400] * 5 + [429] * 3
     assert EscalationAck.objects.get(issue=p1, channel="sms").code_tries == 5
     assert state(p1)[0] == Issue.Status.NEW
