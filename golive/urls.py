@@ -17,9 +17,11 @@ urlpatterns = [
     *health.urlpatterns,
     # Short, for SMS: the acknowledge links of escalation messages.
     *ack.urlpatterns,
-    path("", include((core_patterns, "golive"))),
-    path("staffing/", include("staffing.urls")),
+    # The apps before the core's unprefixed patterns, which no issues/ or staffing/ path matches:
+    # an issue page (the floor's intake above all) is found without trying the core's 22 first.
     path("issues/", include("issues.urls")),
+    path("staffing/", include("staffing.urls")),
+    path("", include((core_patterns, "golive"))),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

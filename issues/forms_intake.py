@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.forms.boundfield import BoundField
 from django.forms.models import ModelChoiceIterator
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
@@ -130,25 +131,44 @@ def _reporter_fields(*, tablet: bool) -> dict[str, forms.Field]:
     return fields
 
 
-class _CopiedLightly(dict[str, forms.Field]):
-    """A form's fields that each form copies with `_light_copy` rather than deep-copies. The intake
-    form is made on every submission, and Django's deep copy of its fields took a third of the
-    time a submission spent in Python."""
+class _SharedFields(dict[str, forms.Field]):
+    """The intake form's fields, made once and shared by every form rather than deep-copied: the
+    form is made on every submission, and Django's deep copy of its fields took a third of the time
+    a submission spent in Python. Nothing changes a shared field: the error style is added when a
+    field is shown (`_MarkedInvalid`). Only the choice fields, whose rows are each form's go-live,
+    are copied (`_own_copy`)."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
-        return {name: _light_copy(field) for name, field in self.items()}
+        fields = dict(self)
+        for name, field in fields.items():
+            if isinstance(field, ChosenId):
+                fields[name] = _own_copy(field)
+        return fields
 
 
-def _light_copy(field: forms.Field) -> forms.Field:
-    """A copy of `field` that one form may change: its own widget, widget attributes (where the
-    error style is added) and choices iterator. Labels, messages, validators and fixed choices are
-    shared: nothing changes them once the form class is made."""
+def _own_copy(field: ChosenId) -> ChosenId:
+    """A copy of `field` that one form gives its own rows: its own widget, listing the copy's
+    choices. Labels, messages and validators are shared."""
     copied = copy.copy(field)
     copied.widget = copy.copy(field.widget)
-    copied.widget.attrs = dict(field.widget.attrs)
-    if isinstance(field, forms.ModelChoiceField):
-        copied.widget.choices = copied.choices  # type: ignore[attr-defined] # lists the copy's rows
+    copied.widget.choices = copied.choices  # type: ignore[attr-defined]
     return copied
+
+
+class _MarkedInvalid(BoundField):
+    """Shows a field with errors in Bootstrap's error style (`is-invalid`) without changing its
+    widget, which forms share. Radio buttons are left alone: their group shows the error."""
+
+    def build_widget_attrs(
+        self, attrs: dict[str, Any], widget: forms.Widget | None = None
+    ) -> dict[str, Any]:
+        attrs = super().build_widget_attrs(attrs, widget)
+        widget = widget or self.field.widget
+        if self.errors and not isinstance(widget, forms.RadioSelect):
+            attrs["class"] = (
+                f"{attrs.get('class', widget.attrs.get('class', ''))} is-invalid".strip()
+            )
+        return attrs
 
 
 class IntakeForm(forms.Form):
@@ -157,6 +177,8 @@ class IntakeForm(forms.Form):
     The unit is the tablet's, or chosen among the member's units. Unknown ids, too-long text, a
     missing field or a photo that is not a picture each get a message that says what to do.
     """
+
+    bound_field_class = _MarkedInvalid
 
     category = ChosenId(
         empty_label=None,
@@ -263,13 +285,6 @@ class IntakeForm(forms.Form):
             if len(only) == 1:
                 self.fields["unit"].initial = only[0].pk
 
-    def full_clean(self) -> None:
-        super().full_clean()
-        for name in self.errors:
-            widget = self.fields[name].widget if name in self.fields else None
-            if widget is not None and not isinstance(widget, forms.RadioSelect):
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
     def clean_photo(self) -> CheckedPhoto | None:
         upload = self.cleaned_data.get("photo")
         if not upload:
@@ -311,7 +326,7 @@ class IntakeForm(forms.Form):
 
 # The intake's fields on a tablet and for a member, each made once.
 _INTAKE_FIELDS = {
-    on_tablet: _CopiedLightly(IntakeForm.base_fields | _reporter_fields(tablet=on_tablet))
+    on_tablet: _SharedFields(IntakeForm.base_fields | _reporter_fields(tablet=on_tablet))
     for on_tablet in (True, False)
 }
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
-from django.db.models import F, Field, Q
+from django.db.models import DEFERRED, F, Field, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -48,7 +48,6 @@ from issues.models import (
     EscalationAck,
     EscalationPath,
     EscalationStep,
-    Impact,
     Issue,
     IssueCounter,
     IssueEvent,
@@ -59,7 +58,6 @@ from issues.models import (
     PriorityRule,
     SlaPolicy,
     UnitTablet,
-    Urgency,
 )
 from issues.schedule import next_escalation_time, restart_escalation
 from staffing.models import SupportPerson
@@ -241,11 +239,20 @@ class _IntakeStatement:
     returned = ("id", "number", "priority", "respond_by", "due_at", "next_escalation_at", *_PLACE)
 
     def loaded(self, values: dict[str, Any]) -> Issue:
-        """The stored issue from what was sent and what the database decided, without a reload
-        (`from_db` takes the values in the model's column order)."""
+        """The stored issue from what was sent and what the database decided, without a reload:
+        a value for every column in the model's order, as `from_db` takes them, but the generated
+        search vector, left deferred (read if the issue is saved or loaded again)."""
         values = dict.fromkeys(_EMPTY_AT_INTAKE) | values
-        names = [f.attname for f in Issue._meta.concrete_fields if f.attname in values]
-        return Issue.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
+        names, generated = _issue_columns()
+        row = [DEFERRED if name in generated else values[name] for name in names]
+        return Issue.from_db(DEFAULT_DB_ALIAS, names, row)
+
+
+@cache
+def _issue_columns() -> tuple[list[str], frozenset[str]]:
+    """The issue's columns in the model's order, and those the database generates."""
+    fields = Issue._meta.concrete_fields
+    return [f.attname for f in fields], frozenset(f.attname for f in fields if f.generated)
 
 
 @cache
@@ -421,7 +428,9 @@ def create_issue(
             "unit_id": unit.pk,
             "reporter_tablet_id": None,
         }
-    if impact not in Impact.values or urgency not in Urgency.values:
+    # The usual matrix has a cell for every known impact and urgency, and for nothing else.
+    usual_priority = DEFAULT_MATRIX.get((impact, urgency))
+    if usual_priority is None:
         raise IssueRefused("Say who is affected and how bad it is.")
     intake = _create_statement(by_tablet=bool(tablet_secret_hash))
     now = timezone.now()
@@ -448,7 +457,7 @@ def create_issue(
     params = given | place
     params |= {
         "forced_priority": Priority.P1 if patient_safety else None,
-        "usual_priority": DEFAULT_MATRIX[impact, urgency],
+        "usual_priority": usual_priority,
         "status_label": Issue.Status.NEW.label,
     }
     # One statement is atomic by itself. A transaction is opened only when more must commit with

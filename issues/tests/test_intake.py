@@ -289,6 +289,30 @@ def test_a_refused_form_still_offers_every_choice_with_the_reporters_kept(
     assert re.search(rf'<option value="{orders_app.pk}" selected>Orders</option>', page)
 
 
+def test_only_the_fields_in_error_are_marked_and_the_next_form_is_clean(
+    device: Client, form: Post
+) -> None:
+    """The intake's fields are shared by every form: marking one refused form's fields must not
+    mark the next visitor's."""
+    refused = device.post(
+        reverse("issues:new"), form(location_detail="x" * 121, reporter_callback="")
+    ).content.decode()
+
+    def input_class(page: str, name: str) -> str:
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+        assert tag is not None, name
+        found = re.search(r'class="([^"]*)"', tag.group(0))
+        return found.group(1) if found else ""
+
+    assert "is-invalid" in input_class(refused, "location_detail")
+    assert "is-invalid" in input_class(refused, "reporter_callback")
+    assert "form-control" in input_class(refused, "location_detail")
+    assert "is-invalid" not in input_class(refused, "reporter_name")
+    fresh = device.get(reverse("issues:new")).content.decode()
+    for name in ("location_detail", "reporter_callback", "reporter_name"):
+        assert input_class(fresh, name) == "form-control form-control-lg"
+
+
 def test_a_category_of_another_go_live_or_retired_is_unknown_here(
     device: Client, form: Post, lakeside: GoLive, mercy: GoLive
 ) -> None:
