@@ -228,13 +228,31 @@ _EMPTY_AT_INTAKE = (
     "escalation_plan",
     "escalation_stopped_at",
 )
+# Columns a submission gives (create_issue's arguments, and the time); `updated_at` is written as
+# `created_at`. Every other column the INSERT names starts with its default, written into the
+# statement rather than sent with each submission.
+_GIVEN_AT_INTAKE = (
+    "category_id",
+    "application_id",
+    "title",
+    "description",
+    "impact",
+    "urgency",
+    "patient_safety",
+    "workaround_in_use",
+    "location_detail",
+    "reporter_user_id",
+    "reporter_name",
+    "reporter_callback",
+    "client_key",
+    "created_at",
+)
 
 
 @dataclass(frozen=True)
 class _IntakeStatement:
     sql: str
-    given: list[Field[Any, Any]]  # the issue's columns it takes as parameters, by attname
-    defaults: dict[str, Any]  # what those columns take when the caller leaves them out
+    fixed: list[Field[Any, Any]]  # the columns written with their default, as a literal
     # The issue's columns it returns: those the database decides, and the place.
     returned = ("id", "number", "priority", "respond_by", "due_at", "next_escalation_at", *_PLACE)
 
@@ -242,7 +260,12 @@ class _IntakeStatement:
         """The stored issue from what was sent and what the database decided, without a reload:
         a value for every column in the model's order, as `from_db` takes them, but the generated
         search vector, left deferred (read if the issue is saved or loaded again)."""
-        values = dict.fromkeys(_EMPTY_AT_INTAKE) | values
+        values = (
+            dict.fromkeys(_EMPTY_AT_INTAKE)
+            | {field.attname: field.get_default() for field in self.fixed}
+            | values
+        )
+        values["updated_at"] = values["created_at"]
         names, generated = _issue_columns()
         row = [DEFERRED if name in generated else values[name] for name in names]
         return Issue.from_db(DEFAULT_DB_ALIAS, names, row)
@@ -271,11 +294,19 @@ def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
     or reference that fails its check writes nothing, counter included: the statement returns
     no row and `create_issue` says which failed.
     """
-    given = [
+    named = [
         field
         for field in writable_fields(Issue)
         if field.attname not in (*_IntakeStatement.returned, *_EMPTY_AT_INTAKE)
     ]
+    fixed = [f for f in named if f.attname not in (*_GIVEN_AT_INTAKE, "updated_at")]
+    values = {field.attname: f"%({field.attname})s" for field in named}
+    values["updated_at"] = "%(created_at)s"
+    for field in fixed:
+        value = field.get_db_prep_save(field.get_default(), connection)
+        values[field.attname] = (
+            f"{connection.ops.compose_sql('%s', [value])}::{field.db_type(connection)}"
+        )
     defaults = ", ".join(
         f"('{priority}', '{int(response.total_seconds())}s'::interval, "
         f"'{int(resolution.total_seconds())}s'::interval)"
@@ -336,9 +367,9 @@ def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
             ) p ON true
         ), issue AS (
             INSERT INTO {Issue._meta.db_table} AS i
-                ({", ".join(field.column for field in given)},
+                ({", ".join(field.column for field in named)},
                  {", ".join(_PLACE)}, number, priority, respond_by, due_at, next_escalation_at)
-            SELECT {", ".join(f"%({field.attname})s" for field in given)},
+            SELECT {", ".join(values[field.attname] for field in named)},
                    {", ".join(f"place.{column}" for column in _PLACE)},
                    ranked.number, ranked.priority,
                    CASE WHEN NOT ranked.is_enhancement THEN %(created_at)s + sla.response END,
@@ -351,21 +382,15 @@ def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
             INSERT INTO {IssueEvent._meta.db_table}
                 (issue_id, actor_id, at, kind, old, new, body, internal)
             SELECT issue.id, %(reporter_user_id)s, %(created_at)s, '{IssueEvent.Kind.CREATED}',
-                   '', %(status_label)s, '', false
+                   '', {connection.ops.compose_sql("%s", [str(Issue.Status.NEW.label)])}, '', false
             FROM issue
         )
         SELECT * FROM issue
     """
-    # Made once, ready to send (a callable default, such as a time, is the caller's to give).
-    defaults = {
-        field.attname: field.get_db_prep_save(field.get_default(), connection)
-        for field in given
-        if not (field.has_default() and callable(field.default))
-    }
     # Without its indentation the statement is short enough for psycopg to keep its parsed form
     # (MAX_CACHED_STATEMENT_LENGTH) instead of splitting it again on every submission. No
     # literal in it holds two spaces in a row, so joining words with one space changes nothing.
-    return _IntakeStatement(sql=" ".join(statement.split()), given=given, defaults=defaults)
+    return _IntakeStatement(sql=" ".join(statement.split()), fixed=fixed)
 
 
 def _event(
@@ -434,8 +459,8 @@ def create_issue(
         raise IssueRefused("Say who is affected and how bad it is.")
     intake = _create_statement(by_tablet=bool(tablet_secret_hash))
     now = timezone.now()
-    # Plain values that psycopg sends as they are; the columns left out take their defaults.
-    given = intake.defaults | {
+    # Plain values that psycopg sends as they are (see _GIVEN_AT_INTAKE).
+    given = {
         "category_id": category_id,
         "application_id": application_id,
         "title": title.strip(),
@@ -450,15 +475,11 @@ def create_issue(
         "reporter_callback": reporter_callback.strip(),
         "client_key": client_key,
         "created_at": now,
-        "updated_at": now,
-        "escalation_done": [],
-        "escalation_warned": [],
     }
     params = given | place
     params |= {
         "forced_priority": Priority.P1 if patient_safety else None,
         "usual_priority": usual_priority,
-        "status_label": Issue.Status.NEW.label,
     }
     # One statement is atomic by itself. A transaction is opened only when more must commit with
     # it (the patient-safety alerts), or as a savepoint inside the caller's, so that a refused

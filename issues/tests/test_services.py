@@ -101,6 +101,25 @@ def test_an_unknown_impact_or_urgency_is_refused(four_west: Unit, printing: Cate
     assert not Issue.objects.exists()
 
 
+def test_the_issue_returned_is_the_stored_row_column_for_column(
+    four_west: Unit, printing: Category
+) -> None:
+    """create_issue builds the issue from what it sent and what the database decided (without a
+    reload), and writes the columns a new issue always starts with as literals: both must agree
+    with the row."""
+    issue = log(four_west, printing, description="Since the driver update", reporter_name="Kim")
+    stored = Issue.objects.get(pk=issue.pk)
+    for field in Issue._meta.concrete_fields:
+        if not field.generated:
+            assert getattr(issue, field.attname) == getattr(stored, field.attname), field.name
+    assert stored.status == Issue.Status.NEW
+    assert (stored.escalation_done, stored.escalation_warned) == ([], [])
+    assert stored.updated_at == stored.created_at
+    assert stored.version == 1
+    assert stored.routing_pending
+    assert IssueEvent.objects.get(issue=issue).new == Issue.Status.NEW.label
+
+
 def test_issues_are_numbered_in_order_per_go_live_and_logged(
     four_west: Unit, printing: Category, nurse_nina: User
 ) -> None:
