@@ -42,16 +42,34 @@ class CurrentGoLiveMiddleware:
 
 
 class IdleSessionMiddleware(SessionMiddleware):
-    """Django's session middleware, except that a page refreshing itself does not count as
-    activity: a queue or board left open on a shared workstation still signs out after the idle
-    timeout. Self-refreshing elements send the header `X-Background-Refresh: 1`; such a request
-    renews nothing unless it changed the session itself.
+    """Django's session middleware with an idle timeout: the user's requests renew the session, at
+    most once every `RENEW_EVERY` seconds (renewing writes the session row, and an agent working
+    the queue would otherwise write it on every page), so it ends SESSION_COOKIE_AGE after the last
+    request, give or take that much.
+
+    A page refreshing itself does not count as activity: a queue or board left open on a shared
+    workstation still signs out after the idle timeout. Self-refreshing elements send the header
+    `X-Background-Refresh: 1`; such a request renews nothing unless it changed the session itself.
     """
+
+    RENEW_EVERY = 60
+    RENEWED_KEY = "_renewed_at"
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session = request.session
-        if request.headers.get(BACKGROUND_REFRESH_HEADER) and not session.modified:
-            if session.accessed:
-                patch_vary_headers(response, ("Cookie",))
-            return response
+        if request.headers.get(BACKGROUND_REFRESH_HEADER):
+            if not session.modified:
+                if session.accessed:
+                    patch_vary_headers(response, ("Cookie",))
+                return response
+        elif not session.is_empty():
+            now = int(timezone.now().timestamp())
+            # A session saved anyway (changed by the view) is renewed by that save.
+            if session.modified or now - session.get(self.RENEWED_KEY, 0) >= self.RENEW_EVERY:
+                session[self.RENEWED_KEY] = now  # saved, and the cookie set again, below
         return super().process_response(request, response)
+
+
+def renewed_at_sign_in(sender: object, request: HttpRequest, **kwargs: object) -> None:
+    """Signing in saves the session, which renews it (receiver of `user_logged_in`)."""
+    request.session[IdleSessionMiddleware.RENEWED_KEY] = int(timezone.now().timestamp())

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -106,18 +106,20 @@ def can_create_go_live(user: AbstractBaseUser | AnonymousUser) -> bool:
 def managed_units(membership: Membership) -> QuerySet[Unit]:
     """Units a membership may plan for: the whole go-live for a lead, else the allowed sites/units.
 
-    A clinic manager with no site or unit limits manages the whole go-live.
+    A clinic manager with no site or unit limits manages the whole go-live. The limits are read
+    inside the units' query (no query until it is evaluated).
     """
     units = Unit.objects.filter(site__go_live_id=membership.go_live_id)
     if membership.role == Role.COMMAND_CENTER_LEAD:
         return units
     if membership.role != Role.CLINIC_MANAGER:
         return units.none()
-    site_ids = list(membership.sites.values_list("pk", flat=True))
-    unit_ids = list(membership.units.values_list("pk", flat=True))
-    if not site_ids and not unit_ids:
-        return units
-    return units.filter(Q(site_id__in=site_ids) | Q(pk__in=unit_ids))
+    sites, chosen = _limits(membership)
+    return units.filter(
+        Q(site_id__in=sites.values("site_id"))
+        | Q(pk__in=chosen.values("unit_id"))
+        | ~Exists(sites) & ~Exists(chosen)
+    )
 
 
 def can_edit_site(membership: Membership, site: Site) -> bool:
@@ -130,15 +132,21 @@ def can_edit_unit(membership: Membership, unit: Unit) -> bool:
 
 
 def home_units(membership: Membership) -> QuerySet[Unit]:
-    """Units a membership works on: its unit limits, else its site limits, else every unit."""
-    units = Unit.objects.filter(site__go_live_id=membership.go_live_id, is_active=True)
-    unit_ids = list(membership.units.values_list("pk", flat=True))
-    if unit_ids:
-        return units.filter(pk__in=unit_ids)
-    site_ids = list(membership.sites.values_list("pk", flat=True))
-    if site_ids:
-        return units.filter(site_id__in=site_ids)
-    return units
+    """Units a membership works on: its unit limits, else its site limits, else every unit (open
+    ones). The limits are read inside the units' query (no query until it is evaluated)."""
+    sites, chosen = _limits(membership)
+    return Unit.objects.filter(site__go_live_id=membership.go_live_id, is_active=True).filter(
+        Q(pk__in=chosen.values("unit_id"))
+        | ~Exists(chosen) & (Q(site_id__in=sites.values("site_id")) | ~Exists(sites))
+    )
+
+
+def _limits(membership: Membership) -> tuple[QuerySet[Any], QuerySet[Any]]:
+    """The membership's site limits and unit limits (rows of the two link tables)."""
+    return (
+        Membership.sites.through.objects.filter(membership_id=membership.pk),
+        Membership.units.through.objects.filter(membership_id=membership.pk),
+    )
 
 
 def unit_managers(unit: Unit) -> QuerySet[Membership]:

@@ -280,9 +280,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Idle timeout: the cookie lives SESSION_IDLE_MINUTES and every request renews it.
+# Idle timeout: the cookie lives SESSION_IDLE_MINUTES; the user's requests renew it, at most once a
+# minute (golive.middleware.IdleSessionMiddleware), rather than saving the session on every request.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 480) * 60
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Security (production values come with DEBUG off) ---------------------------------------------

@@ -6,7 +6,9 @@ import re
 import time_machine
 from django.contrib.auth.models import User
 from django.core import mail
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.views.defaults import server_error
 
@@ -93,6 +95,26 @@ def test_a_session_ends_after_the_idle_time_but_not_while_in_use(
         response = client.get(page)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_pages_renew_the_session_at_most_once_a_minute(client: Client, agent_alex: User) -> None:
+    """Renewing writes the session row: an agent clicking through pages writes it once a minute,
+    not on every page."""
+    page = reverse("password_change")
+
+    def writes_session() -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(page).status_code == 200
+        return any('UPDATE "django_session"' in q["sql"] for q in queries.captured_queries)
+
+    with time_machine.travel(dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC), tick=False) as clock:
+        client.force_login(agent_alex)
+        assert writes_session()
+        clock.shift(dt.timedelta(seconds=30))
+        assert not writes_session()
+        clock.shift(dt.timedelta(seconds=31))
+        assert writes_session()
+        assert not writes_session()
 
 
 def test_a_page_refreshing_itself_does_not_keep_an_idle_session_alive(

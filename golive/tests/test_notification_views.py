@@ -110,14 +110,15 @@ def test_it_takes_the_same_number_of_queries_for_five_or_sixty_rows(
     django_assert_max_num_queries: Callable,
 ) -> None:
     client = client_for(nurse_nina)
+    client.get(INBOX)  # the first page also saves the session (the current go-live)
     for number in range(5):
         in_app(nurse_nina, mercy, f"Message {number}")
-    with django_assert_max_num_queries(9) as few:
+    with django_assert_max_num_queries(6) as few:
         client.get(INBOX)
 
     for number in range(5, 60):
         in_app(nurse_nina, mercy, f"Message {number}")
-    with django_assert_max_num_queries(9) as many:
+    with django_assert_max_num_queries(6) as many:
         client.get(INBOX)
 
     assert len(many.captured_queries) == len(few.captured_queries)

@@ -6,9 +6,10 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.http import Http404, HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
 
 from golive.middleware import CurrentGoLiveMiddleware
-from golive.models import GoLive, Membership, Role, Unit
+from golive.models import GoLive, Membership, Role, Site, Unit
 from golive.permissions import (
     SESSION_KEY,
     can_create_go_live,
@@ -131,6 +132,27 @@ def test_agents_and_floor_staff_manage_no_unit(
 
 def test_floor_staff_work_on_their_home_unit(nurse_nina: User, ed: Unit, four_west: Unit) -> None:
     assert list(home_units(nurse_nina.memberships.get())) == [four_west]
+
+
+def test_home_units_are_the_unit_limits_else_the_site_limits_else_every_open_unit(
+    super_sam: User,
+    mercy_general: Site,
+    ed: Unit,
+    four_west: Unit,
+    front_desk: Unit,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    sam = super_sam.memberships.get()
+    closed = Unit.objects.create(site=mercy_general, name="Old Wing", is_active=False)
+    assert set(home_units(sam)) == {ed, four_west, front_desk}
+    sam.sites.add(mercy_general)
+    assert set(home_units(sam)) == {ed, four_west}
+    sam.units.add(front_desk)
+    assert set(home_units(sam)) == {front_desk}
+    sam.units.add(closed)
+    # The limits are read inside the one query that lists the units.
+    with django_assert_num_queries(1):
+        assert list(home_units(sam)) == [front_desk]
 
 
 def test_leads_and_staff_may_open_a_go_live_and_others_may_not(

@@ -376,10 +376,11 @@ def test_the_board_costs_the_same_queries_for_three_or_thirty_known_issues(
     else:
         client = client_for(request.getfixturevalue(who))
     url = reverse("issues:known")
+    client.get(url)  # a member's first page also saves the session (the current go-live)
     counts = []
     for more in (3, 27):
         _publish_many(publish, log_issue, [four_west, ed], more)
-        with django_assert_max_num_queries(10) as queries:
+        with django_assert_max_num_queries(7) as queries:
             response = client.get(url)
         assert response.status_code == 200
         counts.append((len(queries), len(response.context["known_issues"])))
