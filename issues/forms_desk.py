@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.forms.utils import pretty_name
 
 from golive.lib.users import display_name
+from golive.lib.widgets import QuickSelect
 from golive.models import Application, EscalationTier, Site, Unit
 from issues.models import Category, Issue, Priority
 
@@ -61,29 +62,34 @@ class QueueFilterForm(forms.Form):
     site = forms.TypedChoiceField(
         coerce=int,
         required=False,
+        widget=QuickSelect,
         empty_value=None,
         error_messages={"invalid_choice": "That site is not part of this go-live."},
     )
     unit = forms.TypedChoiceField(
         coerce=int,
         required=False,
+        widget=QuickSelect,
         empty_value=None,
         error_messages={"invalid_choice": "That unit is not part of this go-live."},
     )
     category = forms.TypedChoiceField(
         coerce=int,
         required=False,
+        widget=QuickSelect,
         empty_value=None,
         error_messages={"invalid_choice": "That category is not one of this go-live's."},
     )
     application = forms.TypedChoiceField(
         coerce=int,
         required=False,
+        widget=QuickSelect,
         empty_value=None,
         error_messages={"invalid_choice": "That application is not one of this go-live's."},
     )
     assignee = forms.ChoiceField(
         required=False,
+        widget=QuickSelect,
         error_messages={
             "invalid_choice": "That assignee does not work on this go-live's issues; "
             "choose a person, “me” or “nobody”."
@@ -92,6 +98,7 @@ class QueueFilterForm(forms.Form):
     tier = forms.TypedChoiceField(
         coerce=int,
         required=False,
+        widget=QuickSelect,
         empty_value=None,
         error_messages={"invalid_choice": "That tier is not one of this go-live's."},
     )
@@ -425,6 +432,7 @@ class BulkForm(forms.Form):
     assignee = forms.ChoiceField(
         label="Assign to",
         required=False,
+        widget=QuickSelect,
         error_messages={"invalid_choice": "That person does not work on this go-live's issues."},
     )
     priority = forms.ChoiceField(
