@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 # Builds one request: (method, path, body, headers). `n` numbers the requests of one process.
 RequestMaker = Callable[[int], tuple[str, str, bytes | None, dict[str, str]]]
@@ -86,18 +85,48 @@ def drive(port: int, make: RequestMaker, *, clients: int, seconds: float) -> Loa
     )
 
 
-def form_post(path: str, fields: dict[str, str], cookies: dict[str, str]) -> RequestMaker:
-    """A POST of `fields` with a fresh `client_key` each time (a new tablet form), CSRF included."""
+# As a browser writes it (Chromium's boundary style).
+BOUNDARY = "----WebKitFormBoundaryGoLiveBench01"
+
+
+def multipart(fields: dict[str, str], empty_files: tuple[str, ...]) -> bytes:
+    """`fields` as multipart/form-data, and a file input left empty for each of `empty_files`
+    (a browser still sends those, with an empty file name)."""
+    lines: list[str] = []
+    for name, value in fields.items():
+        lines += [f"--{BOUNDARY}", f'Content-Disposition: form-data; name="{name}"', "", value]
+    for name in empty_files:
+        lines += [
+            f"--{BOUNDARY}",
+            f'Content-Disposition: form-data; name="{name}"; filename=""',
+            "Content-Type: application/octet-stream",
+            "",
+            "",
+        ]
+    lines += [f"--{BOUNDARY}--", ""]
+    return "\r\n".join(lines).encode()
+
+
+def form_post(
+    path: str,
+    fields: dict[str, str],
+    cookies: dict[str, str],
+    *,
+    empty_files: tuple[str, ...] = (),
+) -> RequestMaker:
+    """The POST a browser sends for a form with a file input (multipart/form-data; the intake
+    form has one, for the photo): `fields` with a fresh `client_key` each time (a new tablet form)
+    and the `empty_files` inputs left empty, CSRF included."""
     cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
 
     def make(n: int) -> tuple[str, str, bytes | None, dict[str, str]]:
-        body = urlencode(fields | {"client_key": uuid.uuid4().hex}).encode()
+        body = multipart(fields | {"client_key": uuid.uuid4().hex}, empty_files)
         return (
             "POST",
             path,
             body,
             {
-                "Content-Type": "application/x-www-form-urlencoded",
+                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
                 "Cookie": cookie,
                 "X-CSRFToken": cookies.get("csrftoken", ""),
                 "Referer": f"http://127.0.0.1{path}",
