@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from django.conf import settings
-from django.urls import reverse
 from django.utils.crypto import constant_time_compare
+from django.utils.http import int_to_base36
+
+from golive.lib.urls import url_format
 
 CODE_DIGITS = 6
 # Codes a link takes before it is locked (signing in still works).
@@ -60,14 +62,8 @@ class Message:
         return self.sent_at + dt.timedelta(hours=settings.ESCALATION_ACK_HOURS)
 
 
-@lru_cache(maxsize=4096)
-def _b36(number: int) -> str:
-    digits = ""
-    while True:
-        number, digit = divmod(number, 36)
-        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
-        if not number:
-            return digits
+# Django's base 36, remembered: a sweep writes the same few ids and minutes into thousands of links.
+_b36 = lru_cache(maxsize=4096)(int_to_base36)
 
 
 def recipient_of(message: Message) -> tuple[str, int]:
@@ -146,13 +142,13 @@ def code_matches(message: Message, code: str) -> bool:
 
 
 @cache
-def _link_prefix() -> str:
-    return settings.SITE_URL + reverse("ack", args=["x"]).removesuffix("x/")
+def _link_format() -> str:
+    return settings.SITE_URL + url_format("ack")
 
 
 def link(message: Message) -> str:
     """The whole address a message carries (SITE_URL first)."""
-    return f"{_link_prefix()}{token_for(message)}/"
+    return _link_format().format(token_for(message))
 
 
 def sent_minute(when: dt.datetime) -> dt.datetime:

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from golive import outbox
 from golive.lib import heartbeat
 from golive.lib.rows import prepared_cursor, unnest_insert
+from golive.lib.urls import url_format
 from golive.models import Contact, EscalationTier, GoLive, Notification, Unit
 from golive.permissions import command_center_leads
 from issues import acks
@@ -250,7 +250,7 @@ class _Sweep:
 
 @cache
 def _issue_page_format() -> str:
-    return reverse("issues:detail", args=[0]).replace("/0/", "/{}/")
+    return url_format("issues:detail")
 
 
 def _issue_page(pk: int) -> str:

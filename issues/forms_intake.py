@@ -257,9 +257,10 @@ class IntakeForm(forms.Form):
             # A form without its key cannot be sent twice safely: give it one and ask again.
             self.key_missing = True
             data = data.copy()
-            data["client_key"] = str(uuid.uuid4())
+            data["client_key"] = _new_key()
         self.base_fields = _INTAKE_FIELDS[floor.on_tablet]
-        super().__init__(data, files, initial={"client_key": str(uuid.uuid4())})
+        # A new form's key, made only if the form is shown unbound (Django calls it then).
+        super().__init__(data, files, initial={"client_key": _new_key})
         self.phi_kinds: list[str] = []
         # Read when the choices are shown: a tablet's valid submission never looks its go-live up.
         self.fields["category"].rows = lambda: Category.objects.filter(  # type: ignore[attr-defined]
@@ -329,6 +330,10 @@ _INTAKE_FIELDS = {
     on_tablet: _SharedFields(IntakeForm.base_fields | _reporter_fields(tablet=on_tablet))
     for on_tablet in (True, False)
 }
+
+
+def _new_key() -> str:
+    return str(uuid.uuid4())
 
 
 def _is_uuid(value: str) -> bool:

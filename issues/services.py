@@ -1067,18 +1067,19 @@ def _recipient(kind: str, pk: int, go_live_id: int) -> tuple[str, int | None]:
     return (display_name(user) if user else "a golive user"), pk
 
 
+def _ack_key(message: acks.Message) -> dict[str, Any]:
+    """What names a message's EscalationAck (its unique key)."""
+    return {
+        "issue_id": message.issue_id,
+        "round": message.round,
+        "level": message.level,
+        "recipient_key": message.recipient_key,
+        "channel": message.channel,
+    }
+
+
 def _record_of(message: acks.Message) -> EscalationAck | None:
-    return (
-        EscalationAck.objects.select_related("used_by")
-        .filter(
-            issue_id=message.issue_id,
-            round=message.round,
-            level=message.level,
-            recipient_key=message.recipient_key,
-            channel=message.channel,
-        )
-        .first()
-    )
+    return EscalationAck.objects.select_related("used_by").filter(**_ack_key(message)).first()
 
 
 def acknowledge_from_message(
@@ -1140,7 +1141,9 @@ def acknowledge_from_message(
             else None
         )
         via = EscalationAck.Via.SIGN_IN if user is not None else EscalationAck.Via.CODE
-        EscalationAck.objects.filter(pk=_record_row(message).pk).update(
+        # Read under the issue's lock above; made now if no code was typed for it before.
+        record = link.record or _record_row(message)
+        EscalationAck.objects.filter(pk=record.pk).update(
             used_at=now, used_by=actor, used_via=via, used_from=address or None
         )
         note = _acknowledged_how(link, user, address)
@@ -1158,13 +1161,7 @@ def acknowledge_from_message(
 
 def _record_row(message: acks.Message) -> EscalationAck:
     """The message's record, made if it has none yet (two at once: one is made, both get it)."""
-    record, _ = EscalationAck.objects.get_or_create(
-        issue_id=message.issue_id,
-        round=message.round,
-        level=message.level,
-        recipient_key=message.recipient_key,
-        channel=message.channel,
-    )
+    record, _ = EscalationAck.objects.get_or_create(**_ack_key(message))
     return record
 
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import Count, F, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from golive.lib.urls import url_format
 from golive.models import Application, GoLive, Membership, Role, Unit
 from golive.permissions import managed_units
 from staffing.models import (
@@ -271,7 +271,7 @@ def build_grid(*, go_live: GoLive, units: list[Unit], filters: GridFilters) -> G
         days.append(Day(day, day_label(day), day == today, blocks, summaries[day]))
 
     # Reversing once and formatting keeps 2,000 links cheap.
-    url_pattern = reverse("staffing:shift_detail", args=[0]).replace("/0/", "/{}/")
+    url_pattern = url_format("staffing:shift_detail")
     role_labels = {role: label.lower() for role, label in SupportRole.choices}
     columns = [
         (day, block, f"{day.date:%Y%m%d}-{block.key}") for day in days for block in day.blocks
