@@ -7,10 +7,12 @@ import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import QueryDict
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,6 +22,8 @@ from pytest_django import DjangoAssertNumQueries, Settings
 
 from golive.models import Application, Contact, EscalationTier, GoLive, Unit
 from issues import intake
+from issues.access import Floor
+from issues.forms_intake import _INTAKE_FIELDS, IntakeForm
 from issues.intake import PhotoRefused, check_photo, find_phi, submit_intake
 from issues.models import (
     Category,
@@ -311,6 +315,37 @@ def test_only_the_fields_in_error_are_marked_and_the_next_form_is_clean(
     fresh = device.get(reverse("issues:new")).content.decode()
     for name in ("location_detail", "reporter_callback", "reporter_name"):
         assert input_class(fresh, name) == "form-control form-control-lg"
+
+
+def test_each_form_shown_lists_its_own_go_lives_rows_and_a_sent_one_copies_no_field(
+    form: Post, printing: Category, mercy: GoLive, lakeside: GoLive
+) -> None:
+    """The choice fields are shared until a form is shown: each shown form lists its own
+    go-live's categories and applications, and a valid submission leaves the shared ones as
+    they were."""
+    Category.objects.create(go_live=lakeside, name="Lakeside scanners")
+    Application.objects.create(go_live=lakeside, name="Lakeside PACS")
+    Application.objects.create(go_live=mercy, name="Mercy eMAR")
+
+    def shown(go_live: GoLive) -> str:
+        floor = Floor(go_live=go_live)
+        page = IntakeForm(floor=floor, units=Unit.objects.filter(site__go_live=go_live))
+        return str(page["category"]) + str(page["application"])
+
+    sent = IntakeForm(QueryDict(urlencode(form())), floor=Floor(go_live=mercy), units=None)
+    assert sent.is_valid(), sent.errors
+    for name in ("category", "application"):
+        assert sent.fields[name] is _INTAKE_FIELDS[False][name], name
+        assert sent.fields[name].rows is None  # type: ignore[attr-defined]
+    for _ in range(2):
+        at_mercy, at_lakeside = shown(mercy), shown(lakeside)
+        assert printing.name in at_mercy and "Mercy eMAR" in at_mercy
+        assert "Lakeside" not in at_mercy
+        assert "Lakeside scanners" in at_lakeside and "Lakeside PACS" in at_lakeside
+        assert printing.name not in at_lakeside and "Mercy eMAR" not in at_lakeside
+    for fields in _INTAKE_FIELDS.values():
+        assert fields["category"].rows is None  # type: ignore[attr-defined]
+        assert fields["application"].rows is None  # type: ignore[attr-defined]
 
 
 def test_a_category_of_another_go_live_or_retired_is_unknown_here(

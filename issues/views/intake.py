@@ -12,13 +12,14 @@ import mimetypes
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import retarget
 
+from golive.lib.urls import path_of
 from golive.models import Unit
 from golive.views.golives import posted
 from issues.access import (
@@ -97,7 +98,7 @@ def new_issue(request: HttpRequest) -> HttpResponse:
         except IssueRefused as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
-            return redirect("issues:confirmation", pk=issue.pk)
+            return HttpResponseRedirect(path_of("issues:confirmation", issue.pk))
     floor.check()
     context = {
         "form": form,
