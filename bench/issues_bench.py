@@ -63,6 +63,8 @@ LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "10"))
 LOAD_ROUNDS = int(os.environ.get("BENCH_LOAD_ROUNDS", "5"))
 LOAD_CLIENTS = int(os.environ.get("BENCH_LOAD_CLIENTS", "4"))
 WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# gunicorn's; a session made in this process for it must be signed with the same key.
+BENCH_SECRET_KEY = "bench-only-not-a-secret-" + "x" * 40
 
 
 def enroll_tablet(go_live: GoLive, unit: Unit) -> UnitTablet:
@@ -106,7 +108,7 @@ def start_gunicorn(port: int) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "false",
-        "SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
+        "SECRET_KEY": BENCH_SECRET_KEY,
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_COOKIES": "false",
         "ALLOWED_HOSTS": "127.0.0.1",

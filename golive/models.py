@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 
 def validate_time_zone(value: str) -> None:
@@ -94,6 +95,11 @@ class GoLive(models.Model):
 
     def local_now(self) -> dt.datetime:
         return timezone.localtime(timezone.now(), self.tzinfo)
+
+    @property
+    def file_stem(self) -> str:
+        """The go-live in the name of a file downloaded from it: "mercy-wave-1-roster.csv"."""
+        return slugify(self.name) or f"go-live-{self.pk}"
 
     def day_number(self, at: dt.datetime | None = None) -> int | None:
         """Go-live day: 1 on the cutover's local date; None before the cutover."""

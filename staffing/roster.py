@@ -43,6 +43,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
+from golive.lib.csvfile import csv_unescape
 from golive.lib.queue import send_now
 from golive.lib.users import signed_in
 from golive.models import Application, GoLive, Site, Unit, phone_validator
@@ -85,8 +86,6 @@ PREVIEW_ROWS = 50
 PROGRESS_EVERY = 100
 APPLY_BATCH = 500
 EXPORT_CHUNK = 500
-# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TRUE_WORDS = frozenset({"yes", "y", "true", "1"})
 FALSE_WORDS = frozenset({"no", "n", "false", "0"})
 SCHEDULE_COLUMNS = (
@@ -116,39 +115,6 @@ ROLE_KEYS = {_key(code): code for code in SupportRole.values} | {
 EMPLOYER_KEYS = {_key(code): code for code in SupportPerson.Employer.values} | {
     _key(label): code for code, label in SupportPerson.Employer.choices
 }
-
-
-# --- CSV cells ------------------------------------------------------------------------------------
-
-
-def csv_safe(text: str) -> str:
-    """A cell a spreadsheet shows as text: a leading formula character gets a quote before it."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def csv_unescape(text: str) -> str:
-    """Undo `csv_safe`, so an exported file imports back with the same values."""
-    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
-        return text[1:]
-    return text
-
-
-class _Echo:
-    """A file that hands back what is written to it, so csv.writer can feed a streamed response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
-    """CSV text, one line at a time, every cell safe from formula injection.
-
-    It starts with a byte-order mark so that Excel opens the file as UTF-8 (the import accepts it).
-    """
-    writer = csv.writer(_Echo())
-    yield "\ufeff"
-    for row in rows:
-        yield writer.writerow([csv_safe(cell) for cell in row])
 
 
 def _hours_text(value: Decimal) -> str:

@@ -5,7 +5,6 @@ The clock stands still at Tuesday 3 November 2026 06:00 in Chicago unless a test
 """
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -20,22 +19,14 @@ from pytest_django import DjangoAssertNumQueries
 from golive.models import Application, EscalationTier, GoLive, Membership, Unit
 from issues.models import Category, Impact, Issue, SavedView, Urgency
 from issues.services import assign_issue, change_status, claim_issue, set_tier
-from issues.tests.conftest import LogIssue
+from issues.tests.conftest import NOW, LogIssue
 
-CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
-NOW = dt.datetime(2026, 11, 3, 6, 0, tzinfo=CHICAGO)
 QUEUE = reverse("issues:queue")
 POLL = reverse("issues:queue_poll")
 # Session, user and memberships (3); the filters' choices (5); the page's count and rows (2);
 # saved views (1). Measured after a first page: that one also saves the session (the current
 # go-live chosen; a renewal at most once a minute).
 QUEUE_BUDGET = 11
-
-
-@pytest.fixture
-def now(time_machine: time_machine.TimeMachineFixture) -> dt.datetime:
-    time_machine.move_to(NOW, tick=False)
-    return NOW
 
 
 def codes(response: object) -> list[str]:
@@ -570,54 +561,6 @@ def test_an_agent_deletes_her_own_view_but_not_someone_elses(
 
 
 # --- Pages ----------------------------------------------------------------------------------------
-
-
-def make_issues(
-    count: int,
-    *,
-    log_issue: LogIssue,
-    units: list[Unit],
-    applications: list[Application],
-    assignees: list[User],
-) -> list[Issue]:
-    """`count` issues spread over units, applications and priorities, every third one assigned."""
-    made = []
-    for n in range(count):
-        issue = log_issue(
-            unit=units[n // 3 % len(units)],
-            application=applications[n % len(applications)],
-            title=f"Problem {n}",
-            urgency=[Urgency.BLOCKED, Urgency.WORKAROUND, Urgency.QUESTION][n % 3],
-        )
-        if n % 3 == 0:
-            assign_issue(issue=issue, assignee=assignees[n % len(assignees)], actor=None)
-        made.append(issue)
-    return made
-
-
-@pytest.fixture
-def many(
-    log_issue: LogIssue,
-    mercy: GoLive,
-    four_west: Unit,
-    ed: Unit,
-    front_desk: Unit,
-    orders_app: Application,
-    agent_alex: User,
-    super_sam: User,
-) -> Callable[[int], list[Issue]]:
-    pharmacy = Application.objects.create(go_live=mercy, name="Pharmacy")
-
-    def make(count: int) -> list[Issue]:
-        return make_issues(
-            count,
-            log_issue=log_issue,
-            units=[four_west, ed, front_desk],
-            applications=[orders_app, pharmacy],
-            assignees=[agent_alex, super_sam],
-        )
-
-    return make
 
 
 def test_it_shows_fifty_issues_a_page(

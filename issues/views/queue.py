@@ -20,10 +20,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from golive.lib.csvfile import csv_response
 from golive.models import Membership
 from golive.permissions import DESK, role_required
 from golive.views.golives import posted_next
 from issues.access import VIEWERS, WORKERS, visible_issues
+from issues.export import issue_rows
 from issues.forms_desk import BulkForm, QueueFilterForm, SaveViewForm, code_number
 from issues.models import Issue, SavedView
 from issues.queue import (
@@ -151,6 +153,20 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @role_required(VIEWERS)
 @require_GET
+def queue_export(request: HttpRequest) -> HttpResponse:
+    """The issues the queue's filters show (every page of them) as a CSV download, streamed."""
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    go_live = membership.go_live
+    form = queue_choices(go_live).filter_form(request.GET)
+    issues = filter_issues(
+        visible_issues(membership), read_filters(form), user_id=request.user.pk, now=timezone.now()
+    )
+    filename = f"issues-{go_live.file_stem}-{go_live.local_now():%Y-%m-%d-%H%M}.csv"
+    return csv_response(issue_rows(issues, tz=go_live.tzinfo), filename)
+
+
+@role_required(VIEWERS)
+@require_GET
 def queue_poll(request: HttpRequest) -> HttpResponse:
     """The rows again, for the same filters and page, and how many are new since the page opened."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
@@ -235,6 +251,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 urlpatterns: list[URLPattern] = [
     path("queue/", queue, name="queue"),
     path("queue/rows/", queue_poll, name="queue_poll"),
+    path("queue/export.csv", queue_export, name="queue_export"),
     path("queue/bulk/", bulk, name="queue_bulk"),
     path("queue/views/", view_save, name="queue_view_save"),
     path("queue/views/<int:pk>/delete/", view_delete, name="queue_view_delete"),

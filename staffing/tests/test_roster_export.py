@@ -13,6 +13,7 @@ from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
 from pytest_django.asserts import assertContains
 
+from golive.lib.csvfile import csv_unescape
 from golive.models import Application, GoLive, Unit
 from staffing import roster
 from staffing.models import Assignment, RosterImport, Shift, SupportPerson, SupportRole
@@ -110,8 +111,8 @@ def test_cells_a_spreadsheet_would_run_as_formulas_are_quoted(
     names = [row[0] for row in rows(client_for(lead_lena).get(reverse("staffing:roster_export")))]
 
     assert names[1:] == ["'+cmd", "'-2+3", "'=1+2", "'@SUM(A1)", "Plain = fine"]
-    assert roster.csv_unescape("'=1+2") == "=1+2"
-    assert roster.csv_unescape("'plain") == "'plain"
+    assert csv_unescape("'=1+2") == "=1+2"
+    assert csv_unescape("'plain") == "'plain"
 
 
 # --- The schedule ---------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ none of it. A person of a go-live the user is not a member of is answered 404.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -17,14 +16,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
-from golive.models import GoLive, Membership, Role, Unit
+from golive.lib.csvfile import csv_response
+from golive.models import Membership, Role, Unit
 from golive.permissions import MANAGERS, check_role, managed_units, membership_for, role_required
 from golive.views.golives import form_page, go_live_membership, posted
 from staffing import roster
@@ -289,24 +288,12 @@ def roster_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- CSV export -----------------------------------------------------------------------------------
 
 
-def _csv_response(rows: Iterator[list[str]], filename: str) -> StreamingHttpResponse:
-    return StreamingHttpResponse(
-        roster.csv_lines(rows),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def _file_stem(go_live: GoLive) -> str:
-    return slugify(go_live.name) or f"go-live-{go_live.pk}"
-
-
 @role_required(MANAGERS)
 def roster_export(request: HttpRequest) -> HttpResponse:
     go_live = _current(request).go_live
     today = go_live.local_now().date()
-    filename = f"roster-{_file_stem(go_live)}-{today:%Y-%m-%d}.csv"
-    return _csv_response(roster.roster_rows(go_live), filename)
+    filename = f"roster-{go_live.file_stem}-{today:%Y-%m-%d}.csv"
+    return csv_response(roster.roster_rows(go_live), filename)
 
 
 @role_required(MANAGERS)
@@ -321,7 +308,7 @@ def schedule_export(request: HttpRequest) -> HttpResponse:
     )
     if form.is_valid():
         first_day, last_day = form.cleaned_data["first_day"], form.cleaned_data["last_day"]
-        filename = f"schedule-{_file_stem(go_live)}-{first_day:%Y-%m-%d}-to-{last_day:%Y-%m-%d}.csv"
+        filename = f"schedule-{go_live.file_stem}-{first_day:%Y-%m-%d}-to-{last_day:%Y-%m-%d}.csv"
         rows = roster.schedule_rows(
             go_live,
             first_day=first_day,
@@ -329,7 +316,7 @@ def schedule_export(request: HttpRequest) -> HttpResponse:
             unit=form.cleaned_data["unit"],
             role=form.cleaned_data["role"],
         )
-        return _csv_response(rows, filename)
+        return csv_response(rows, filename)
     return render(request, "staffing/roster_schedule_export.html", {"form": form})
 
 
