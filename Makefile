@@ -54,7 +54,8 @@ bench: $(STAMP)
 	$(BIN)/python -m golive.embedded --var-dir var/bench -- sh -c '\
 	  python manage.py collectstatic --noinput -v0 && \
 	  python bench/staffing_bench.py && python bench/issues_bench.py && \
-	  python bench/escalation_bench.py && python bench/exports_bench.py'
+	  python bench/escalation_bench.py && python bench/exports_bench.py && \
+	  python bench/dashboard_bench.py'
 
 lint: $(STAMP)
 	ruff check .

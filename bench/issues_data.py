@@ -75,9 +75,65 @@ def title(rng: random.Random) -> str:
     return f"{rng.choice(SUBJECTS).capitalize()} {rng.choice(PROBLEMS)}"
 
 
+def add_issues(
+    go_live: GoLive,
+    units: list[Unit],
+    apps: list[Application],
+    *,
+    open_count: int,
+    closed_count: int,
+    now: dt.datetime,
+) -> None:
+    """`closed_count` closed issues then `open_count` open ones over `units` and `apps`, one every
+    24 seconds up to `now` (60,000 span 16 days), with the go-live's issue counter past them.
+    Closed issues were acknowledged within the hour and resolved within a day."""
+    rng = random.Random(4)
+    categories = list(Category.objects.filter(go_live=go_live, is_enhancement=False))
+    statuses = ["new", "acknowledged", "in_progress", "waiting_reporter", "waiting_vendor"]
+    priorities = list(Priority.values)
+    issues = []
+    total = open_count + closed_count
+    for n in range(total):
+        unit = units[n % len(units)]
+        is_open = n >= closed_count  # the newest issues are the open ones
+        created = now - dt.timedelta(minutes=(total - n) * 0.4)
+        priority = priorities[rng.randrange(4)]
+        status = statuses[n % 5] if is_open else "closed"
+        issues.append(
+            Issue(
+                go_live=go_live,
+                number=1001 + n,
+                site_id=unit.site_id,
+                unit=unit,
+                category=categories[n % len(categories)],
+                application=apps[n % len(apps)],
+                title=title(rng),
+                description=f"{title(rng)} since this morning; {title(rng).lower()} as well.",
+                impact=rng.choice(Impact.values),
+                urgency=rng.choice(Urgency.values),
+                priority=priority,
+                status=status,
+                resolution="" if is_open else "Fixed at the elbow.",
+                reporter_name="Bench RN",
+                reporter_callback="x4400",
+                created_at=created,
+                updated_at=created,
+                acknowledged_at=None
+                if status == "new"
+                else created + dt.timedelta(minutes=rng.randrange(1, 60)),
+                resolved_at=None
+                if is_open
+                else created + dt.timedelta(minutes=rng.randrange(30, 1440)),
+                due_at=created + dt.timedelta(hours=4 * (1 + priorities.index(priority))),
+                routing_pending=False,
+            )
+        )
+    Issue.objects.bulk_create(issues, batch_size=5000)
+    IssueCounter.objects.update_or_create(go_live=go_live, defaults={"last_number": 1000 + total})
+
+
 def build(*, open_count: int = OPEN, closed_count: int = CLOSED) -> tuple[GoLive, User, Unit]:
     """The go-live, a help desk lead who sees everything, and the unit the tablet is on."""
-    rng = random.Random(4)
     now = timezone.now()
     go_live = GoLive.objects.create(
         name="Bench Health Wave 1",
@@ -98,41 +154,7 @@ def build(*, open_count: int = OPEN, closed_count: int = CLOSED) -> tuple[GoLive
     apps = Application.objects.bulk_create(
         Application(go_live=go_live, name=f"Application {n}") for n in range(10)
     )
-    categories = list(Category.objects.filter(go_live=go_live, is_enhancement=False))
-    statuses = ["new", "acknowledged", "in_progress", "waiting_reporter", "waiting_vendor"]
-    priorities = list(Priority.values)
-    issues = []
-    total = open_count + closed_count
-    for n in range(total):
-        unit = units[n % UNITS]
-        is_open = n >= closed_count  # the newest issues are the open ones
-        created = now - dt.timedelta(minutes=(total - n) * 0.4)
-        priority = priorities[rng.randrange(4)]
-        issues.append(
-            Issue(
-                go_live=go_live,
-                number=1001 + n,
-                site_id=unit.site_id,
-                unit=unit,
-                category=categories[n % len(categories)],
-                application=apps[n % 10],
-                title=title(rng),
-                description=f"{title(rng)} since this morning; {title(rng).lower()} as well.",
-                impact=rng.choice(Impact.values),
-                urgency=rng.choice(Urgency.values),
-                priority=priority,
-                status=statuses[n % 5] if is_open else "closed",
-                resolution="" if is_open else "Fixed at the elbow.",
-                reporter_name="Bench RN",
-                reporter_callback="x4400",
-                created_at=created,
-                updated_at=created,
-                due_at=created + dt.timedelta(hours=4 * (1 + priorities.index(priority))),
-                routing_pending=False,
-            )
-        )
-    Issue.objects.bulk_create(issues, batch_size=5000)
-    IssueCounter.objects.create(go_live=go_live, last_number=1000 + total)
+    add_issues(go_live, units, apps, open_count=open_count, closed_count=closed_count, now=now)
     anchor = Issue.objects.filter(go_live=go_live, status="new").first()
     assert anchor is not None
     KnownIssue.objects.create(

@@ -500,3 +500,35 @@ class DirectoryFilterForm(forms.Form):
             site__go_live=go_live, is_active=True
         ).select_related("site")
         self.fields["application"].queryset = Application.objects.filter(go_live=go_live)
+
+
+class PlaceFilterForm(forms.Form):
+    """A page's site and unit filters (GET), among the go-live's: an unknown id, or a unit of
+    another site than the one chosen, is refused with a message and the filter left off."""
+
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.none(),
+        required=False,
+        empty_label="All sites",
+        error_messages={"invalid_choice": "Choose a site from the list."},
+    )
+    unit = forms.ModelChoiceField(
+        queryset=Unit.objects.none(),
+        required=False,
+        empty_label="All units",
+        error_messages={"invalid_choice": "Choose a unit from the list."},
+    )
+
+    def __init__(self, *args: Any, go_live: GoLive, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = Site.objects.filter(go_live=go_live)  # type: ignore[attr-defined]
+        self.fields["unit"].queryset = Unit.objects.filter(  # type: ignore[attr-defined]
+            site__go_live=go_live, is_active=True
+        ).select_related("site")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        site, unit = data.get("site"), data.get("unit")
+        if site and unit and unit.site_id != site.pk:
+            self.add_error("unit", f"{unit.name} is not at {site.name}: choose one of its units.")
+        return data

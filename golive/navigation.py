@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from golive.models import Membership, Role
+from golive.permissions import DESK
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ def nav_for(membership: Membership | None) -> list[NavItem]:
     role = membership.role
     go_live_id = membership.go_live_id
     items = [NavItem("Home", reverse("home"))]
+    if role in DESK:
+        items.append(NavItem("Command center", reverse("issues:dashboard")))
     if role == Role.FLOOR_STAFF:
         items.append(NavItem("Log an issue", reverse("issues:new")))
         items.append(NavItem("My issues", reverse("issues:mine")))

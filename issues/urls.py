@@ -1,6 +1,17 @@
 """URLs of the issues app (namespace `issues`), gathered from one module per area."""
 
-from issues.views import call, detail, escalation, intake, known, mine, queue, setup, tablets
+from issues.views import (
+    call,
+    dashboard,
+    detail,
+    escalation,
+    intake,
+    known,
+    mine,
+    queue,
+    setup,
+    tablets,
+)
 
 app_name = "issues"
 
@@ -14,4 +25,5 @@ urlpatterns = [
     *call.urlpatterns,
     *setup.urlpatterns,
     *escalation.urlpatterns,
+    *dashboard.urlpatterns,
 ]

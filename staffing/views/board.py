@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
+from golive.forms import PlaceFilterForm
 from golive.models import GoLive, Membership, Role, Site, Unit
 from golive.permissions import ALL_ROLES, MANAGERS, managed_units, role_required
 from golive.views.golives import go_live_membership, posted
@@ -123,40 +124,15 @@ def build_board(
     )
 
 
-class BoardFilterForm(forms.Form):
-    """The board's filters (GET); an unknown id is refused like any other bad choice."""
+class BoardFilterForm(PlaceFilterForm):
+    """The board's filters (GET): a site, a unit and a role; an unknown one is refused like any
+    other bad choice."""
 
-    site = forms.ModelChoiceField(
-        queryset=Site.objects.none(),
-        required=False,
-        empty_label="All sites",
-        error_messages={"invalid_choice": "Choose a site from the list."},
-    )
-    unit = forms.ModelChoiceField(
-        queryset=Unit.objects.none(),
-        required=False,
-        empty_label="All units",
-        error_messages={"invalid_choice": "Choose a unit from the list."},
-    )
     role = forms.ChoiceField(
         choices=[("", "All roles"), *SupportRole.choices],
         required=False,
         error_messages={"invalid_choice": "Choose a role from the list."},
     )
-
-    def __init__(self, *args: Any, go_live: GoLive, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = Site.objects.filter(go_live=go_live)
-        self.fields["unit"].queryset = Unit.objects.filter(
-            site__go_live=go_live, is_active=True
-        ).select_related("site")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        site, unit = data.get("site"), data.get("unit")
-        if site and unit and unit.site_id != site.pk:
-            self.add_error("unit", f"{unit.name} is not at {site.name}: choose one of its units.")
-        return data
 
 
 def _printable_unit_ids(membership: Membership, board: Board) -> set[int]:
