@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -10,9 +11,10 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 from django.forms.utils import pretty_name
 
+from golive.forms import PlaceFilterForm
 from golive.lib.users import display_name
 from golive.lib.widgets import QuickSelect
-from golive.models import Application, EscalationTier, Site, Unit
+from golive.models import Application, EscalationTier, GoLive, Site, Unit
 from issues.models import Category, Issue, Priority
 
 S = Issue.Status
@@ -500,3 +502,24 @@ class BulkForm(forms.Form):
 
     def problems(self) -> list[str]:
         return [error for errors in self.errors.values() for error in errors]
+
+
+class HuddleForm(PlaceFilterForm):
+    """The report's day (today unless chosen) and site; a unit is not offered."""
+
+    day = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Give the day as a date, e.g. 2026-11-03."},
+    )
+
+    def __init__(self, *args: Any, go_live: GoLive, **kwargs: Any) -> None:
+        super().__init__(*args, go_live=go_live, **kwargs)
+        del self.fields["unit"]
+        self.today = go_live.local_now().date()
+
+    def clean_day(self) -> dt.date:
+        day = self.cleaned_data.get("day") or self.today
+        if day > self.today:
+            raise forms.ValidationError("Choose today or a day before: the huddle looks back.")
+        return day

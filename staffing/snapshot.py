@@ -66,12 +66,16 @@ def _shifts(go_live: GoLive, unit_ids: Collection[int] | None) -> QuerySet[Shift
 
 
 def staffing_snapshot(
-    *, go_live: GoLive, now: dt.datetime, unit_ids: Collection[int] | None = None
+    *,
+    go_live: GoLive,
+    now: dt.datetime,
+    unit_ids: Collection[int] | None = None,
+    ahead: dt.timedelta = AHEAD,
 ) -> StaffingSnapshot:
-    """The picture at `now` for the go-live, or for `unit_ids` only; the window runs `AHEAD`."""
+    """The picture at `now` for the go-live, or for `unit_ids` only; the window runs `ahead`."""
     shifts = _shifts(go_live, unit_ids)
     in_window = list(
-        shifts.filter(start__lt=now + AHEAD, end__gt=now)
+        shifts.filter(start__lt=now + ahead, end__gt=now)
         .annotate(filled=Count("assignments", filter=Q(assignments__status__in=ACTIVE_STATUSES)))
         .select_related("unit__site")
         .order_by("start", "unit__site__name", "unit__name", "role", "pk")

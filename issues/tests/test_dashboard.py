@@ -151,8 +151,8 @@ class Story:
         self.kim_at_desk = assign_person(shift=self.evening_desk, person=person("Kim"), actor=None)
 
 
-@pytest.fixture
-def story(
+@pytest.fixture(name="story")
+def story_fixture(
     time_machine: time_machine.TimeMachineFixture,
     log_issue: LogIssue,
     mercy: GoLive,

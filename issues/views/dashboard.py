@@ -1,8 +1,10 @@
-"""The command center's dashboard: the go-live at a glance, for a desk or a wall screen.
+"""The command center's dashboard and its daily huddle report.
 
-Open to the help desk and the command center (every issue of the go-live is theirs to see). The
-page asks for its figures again every 30 seconds (htmx); `?wall=1` drops the header for a wall
-screen. Every count that has a queue behind it links to the queue filtered the same way.
+Both are open to the help desk and the command center (every issue of the go-live is theirs to
+see). The dashboard asks for its figures again every 30 seconds (htmx); `?wall=1` drops the
+header for a wall screen. Every count that has a queue behind it links to the queue filtered the
+same way. The huddle report is one day (and optionally one site) as a printable page, a PDF
+(WeasyPrint renders the same template) and the CSV of the issues behind it.
 """
 
 from __future__ import annotations
@@ -12,15 +14,21 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from golive.forms import PlaceFilterForm
+from golive.lib.csvfile import csv_response
 from golive.models import Membership
 from golive.permissions import DESK, role_required
 from issues.charts import backlog_chart, flow_chart
 from issues.dashboard import Scope, dashboard
+from issues.export import issue_rows
+from issues.forms_desk import HuddleForm
+from issues.huddle import Huddle, huddle_issues, huddle_report
 from issues.queue import duration_label
 
 REFRESH_SECONDS = 30
@@ -99,6 +107,83 @@ def command_center(request: HttpRequest) -> HttpResponse:
     return render(request, "issues/dashboard.html", context)
 
 
+def _huddle(request: HttpRequest) -> tuple[HuddleForm, Huddle | None]:
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    data = request.GET.copy()
+    # Today unless chosen, shown in the date field.
+    data.setdefault("day", membership.go_live.local_now().date().isoformat())
+    form = HuddleForm(data, go_live=membership.go_live)
+    if not form.is_valid():
+        return form, None
+    report = huddle_report(
+        go_live=membership.go_live,
+        day=form.cleaned_data["day"],
+        site=form.cleaned_data.get("site"),
+        now=timezone.now(),
+    )
+    return form, report
+
+
+def _refused(request: HttpRequest, form: HuddleForm) -> HttpResponse:
+    """The form again, saying what was wrong (a day to come, not a date, an unknown site)."""
+    return render(request, "issues/huddle.html", {"form": form, "report": None}, status=400)
+
+
+def _fetch_nothing(url: str) -> dict[str, Any]:
+    """The PDF's document is self-contained: nothing it names is fetched, from anywhere."""
+    raise ValueError(f"The huddle PDF fetches nothing ({url}).")
+
+
+def _file_name(report: Huddle, extension: str) -> str:
+    site = f"-{slugify(report.site.name)}" if report.site is not None else ""
+    return f"huddle-{report.go_live.file_stem}{site}-{report.day:%Y-%m-%d}.{extension}"
+
+
+@role_required(DESK)
+@require_GET
+def huddle(request: HttpRequest) -> HttpResponse:
+    form, report = _huddle(request)
+    query = request.GET.urlencode()
+    context = {
+        "form": form,
+        "report": report,
+        "pdf_url": reverse("issues:huddle_pdf") + (f"?{query}" if query else ""),
+        "csv_url": reverse("issues:huddle_csv") + (f"?{query}" if query else ""),
+    }
+    return render(request, "issues/huddle.html", context, status=200 if report else 400)
+
+
+@role_required(DESK)
+@require_GET
+def huddle_pdf(request: HttpRequest) -> HttpResponse:
+    form, report = _huddle(request)
+    if report is None:
+        return _refused(request, form)
+    # Imported here: it loads its fonts and stylesheets, which no other page needs.
+    from weasyprint import HTML
+
+    html = render_to_string("issues/huddle_document.html", {"report": report}, request=request)
+    pdf = HTML(string=html, url_fetcher=_fetch_nothing).write_pdf()
+    return HttpResponse(
+        pdf,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{_file_name(report, "pdf")}"'},
+    )
+
+
+@role_required(DESK)
+@require_GET
+def huddle_csv(request: HttpRequest) -> HttpResponse:
+    form, report = _huddle(request)
+    if report is None:
+        return _refused(request, form)
+    issues = huddle_issues(report.go_live, report.site, report.day, timezone.now())
+    return csv_response(issue_rows(issues, tz=report.go_live.tzinfo), _file_name(report, "csv"))
+
+
 urlpatterns: list[URLPattern] = [
     path("dashboard/", command_center, name="dashboard"),
+    path("huddle/", huddle, name="huddle"),
+    path("huddle/report.pdf", huddle_pdf, name="huddle_pdf"),
+    path("huddle/issues.csv", huddle_csv, name="huddle_csv"),
 ]
