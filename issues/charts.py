@@ -6,6 +6,7 @@ table too.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from django.utils.html import format_html, format_html_join
@@ -16,6 +17,7 @@ from issues.dashboard import Hour
 WIDTH, HEIGHT = 960, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 28
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+MIN_LABEL_GAP = 40
 
 
 def _scale(peak: int) -> int:
@@ -31,6 +33,10 @@ def _scale(peak: int) -> int:
 def _frame(
     title: str, description: str, top: int, hours: Sequence[Hour], body: SafeString
 ) -> SafeString:
+    # A mark at each local midnight; its date written on every day, or every few days when the
+    # days are too narrow to hold one ("Nov 12" needs about 40 units).
+    every = max(1, math.ceil(MIN_LABEL_GAP / (24 * PLOT_W / len(hours))))
+    midnights = [index for index, hour in enumerate(hours) if hour.start.hour == 0 or index == 0]
     days = format_html_join(
         "",
         '<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" class="gl-chart-day"/>'
@@ -41,10 +47,9 @@ def _frame(
                 TOP,
                 TOP + PLOT_H,
                 HEIGHT - 8,
-                f"{hour.start:%b} {hour.start.day}",
+                f"{hours[index].start:%b} {hours[index].start.day}" if n % every == 0 else "",
             )
-            for index, hour in enumerate(hours)
-            if hour.start.hour == 0 or index == 0
+            for n, index in enumerate(midnights)
         ),
     )
     return format_html(

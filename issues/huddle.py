@@ -126,7 +126,7 @@ def huddle_report(
         ),
         escalated=escalated,
         escalations=escalation_events.count(),
-        known=list(known.order_by("status", "-updated_at")),
+        known=list(known.order_by("-updated_at", "pk")),
         # Resolving requires a resolution (and the database refuses one without): this list is
         # the check the huddle asks for, and should stay empty.
         closed_without_resolution=list(
