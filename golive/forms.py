@@ -502,9 +502,9 @@ class DirectoryFilterForm(forms.Form):
         self.fields["application"].queryset = Application.objects.filter(go_live=go_live)
 
 
-class PlaceFilterForm(forms.Form):
-    """A page's site and unit filters (GET), among the go-live's: an unknown id, or a unit of
-    another site than the one chosen, is refused with a message and the filter left off."""
+class SiteFilterForm(forms.Form):
+    """A page's site filter (GET), among the go-live's: an unknown id is refused with a message
+    and the filter left off."""
 
     site = forms.ModelChoiceField(
         queryset=Site.objects.none(),
@@ -512,6 +512,16 @@ class PlaceFilterForm(forms.Form):
         empty_label="All sites",
         error_messages={"invalid_choice": "Choose a site from the list."},
     )
+
+    def __init__(self, *args: Any, go_live: GoLive, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = Site.objects.filter(go_live=go_live)  # type: ignore[attr-defined]
+
+
+class PlaceFilterForm(SiteFilterForm):
+    """A page's site and unit filters (GET): as `SiteFilterForm`, and a unit of another site than
+    the one chosen is refused too."""
+
     unit = forms.ModelChoiceField(
         queryset=Unit.objects.none(),
         required=False,
@@ -520,8 +530,7 @@ class PlaceFilterForm(forms.Form):
     )
 
     def __init__(self, *args: Any, go_live: GoLive, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = Site.objects.filter(go_live=go_live)  # type: ignore[attr-defined]
+        super().__init__(*args, go_live=go_live, **kwargs)
         self.fields["unit"].queryset = Unit.objects.filter(  # type: ignore[attr-defined]
             site__go_live=go_live, is_active=True
         ).select_related("site")

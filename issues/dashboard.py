@@ -61,14 +61,6 @@ class Scope:
             return issues.filter(site=self.site)
         return issues
 
-    def unit_ids(self) -> list[int] | None:
-        """The units whose shifts count; None for all of the go-live's."""
-        if self.unit is not None:
-            return [self.unit.pk]
-        if self.site is not None:
-            return list(self.site.units.values_list("pk", flat=True))
-        return None
-
     def queue_query(self) -> str:
         """The queue's filter for the same place (links from the figures keep it)."""
         if self.unit is not None:
@@ -184,7 +176,9 @@ def dashboard(*, scope: Scope, now: dt.datetime) -> Dashboard:
         top_units=_top(grouped, "unit", Unit),
         sites=_sites(scope, grouped),
         outbox=_outbox(scope.go_live),
-        staffing=staffing_snapshot(go_live=scope.go_live, now=now, unit_ids=scope.unit_ids()),
+        staffing=staffing_snapshot(
+            go_live=scope.go_live, now=now, site=scope.site, unit=scope.unit
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 from django.forms.utils import pretty_name
 
-from golive.forms import PlaceFilterForm
+from golive.forms import SiteFilterForm
 from golive.lib.users import display_name
 from golive.lib.widgets import QuickSelect
 from golive.models import Application, EscalationTier, GoLive, Site, Unit
@@ -24,6 +24,9 @@ ME = "me"
 NOBODY = "nobody"
 # "GL-1042", "gl1042" or "1042": the way people say an issue's number.
 CODE_PATTERN = re.compile(r"^\s*(?:GL-?)?(\d{1,9})\s*$", re.IGNORECASE)
+
+# How far back before the cutover the huddle goes (dress rehearsals, preparation).
+HUDDLE_DAYS_BEFORE_CUTOVER = 90
 
 
 def code_number(text: str) -> int | None:
@@ -504,8 +507,9 @@ class BulkForm(forms.Form):
         return [error for errors in self.errors.values() for error in errors]
 
 
-class HuddleForm(PlaceFilterForm):
-    """The report's day (today unless chosen) and site; a unit is not offered."""
+class HuddleForm(SiteFilterForm):
+    """The report's day (today unless chosen, at most `HUDDLE_DAYS_BEFORE_CUTOVER` before the
+    cutover: rehearsals and go-live preparation) and site."""
 
     day = forms.DateField(
         required=False,
@@ -515,11 +519,18 @@ class HuddleForm(PlaceFilterForm):
 
     def __init__(self, *args: Any, go_live: GoLive, **kwargs: Any) -> None:
         super().__init__(*args, go_live=go_live, **kwargs)
-        del self.fields["unit"]
+        self.go_live = go_live
         self.today = go_live.local_now().date()
+        cutover = go_live.cutover_at.astimezone(go_live.tzinfo).date()
+        self.earliest = cutover - dt.timedelta(days=HUDDLE_DAYS_BEFORE_CUTOVER)
 
     def clean_day(self) -> dt.date:
         day = self.cleaned_data.get("day") or self.today
         if day > self.today:
             raise forms.ValidationError("Choose today or a day before: the huddle looks back.")
+        if day < self.earliest:
+            raise forms.ValidationError(
+                f"Choose a day from {self.earliest:%-d %B %Y} on "
+                f"({HUDDLE_DAYS_BEFORE_CUTOVER} days before the cutover)."
+            )
         return day

@@ -61,13 +61,22 @@ def _open_at(moment: dt.datetime) -> Q:
     return Q(created_at__lt=moment) & (Q(resolved_at=None) | Q(resolved_at__gte=moment))
 
 
-def _day_counts(issues: QuerySet[Issue], start: dt.datetime, end: dt.datetime) -> DayCounts:
-    row = issues.aggregate(
-        created=Count("pk", filter=Q(created_at__gte=start, created_at__lt=end)),
-        resolved=Count("pk", filter=Q(resolved_at__gte=start, resolved_at__lt=end)),
-        open_at_end=Count("pk", filter=_open_at(end)),
-    )
-    return DayCounts(**row)
+def _day_counts(issues: QuerySet[Issue], *days: tuple[dt.datetime, dt.datetime]) -> list[DayCounts]:
+    """Logged, resolved and open at the end, for each of `days` (start, end): one query."""
+    counts = {}
+    for n, (start, end) in enumerate(days):
+        counts |= {
+            f"created_{n}": Count("pk", filter=Q(created_at__gte=start, created_at__lt=end)),
+            f"resolved_{n}": Count("pk", filter=Q(resolved_at__gte=start, resolved_at__lt=end)),
+            f"open_{n}": Count("pk", filter=_open_at(end)),
+        }
+    row = issues.aggregate(**counts)
+    return [
+        DayCounts(
+            created=row[f"created_{n}"], resolved=row[f"resolved_{n}"], open_at_end=row[f"open_{n}"]
+        )
+        for n in range(len(days))
+    ]
 
 
 def day_bounds(go_live: GoLive, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -109,14 +118,15 @@ def huddle_report(
     )
     if site is not None:
         known = known.filter(Q(units__site=site) | Q(issue__site=site)).distinct()
+    counts, day_before = _day_counts(issues, (start, end), (before_start, start))
     return Huddle(
         go_live=go_live,
         site=site,
         day=day,
         start=start,
         end=end,
-        counts=_day_counts(issues, start, end),
-        day_before=_day_counts(issues, before_start, start),
+        counts=counts,
+        day_before=day_before,
         top_open=list(open_at_end.order_by(PRIORITY_ORDER, "created_at")[:TOP]),
         patient_safety=list(
             issues.filter(patient_safety=True)
@@ -137,7 +147,7 @@ def huddle_report(
         staffing=staffing_snapshot(
             go_live=go_live,
             now=max(min(now, day_end), start),
-            unit_ids=list(site.units.values_list("pk", flat=True)) if site is not None else None,
+            site=site,
             ahead=AHEAD,
         ),
     )

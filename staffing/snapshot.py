@@ -10,12 +10,11 @@ of the shifts under way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from golive.models import GoLive
+from golive.models import GoLive, Site, Unit
 from staffing.models import ACTIVE_STATUSES, Assignment, Shift
 
 AHEAD = dt.timedelta(hours=12)
@@ -60,20 +59,24 @@ class StaffingSnapshot:
     absent: list[Absent]  # late or no-show on a shift under way, by shift start
 
 
-def _shifts(go_live: GoLive, unit_ids: Collection[int] | None) -> QuerySet[Shift]:
+def _shifts(go_live: GoLive, site: Site | None, unit: Unit | None) -> QuerySet[Shift]:
     shifts = Shift.objects.filter(go_live=go_live)
-    return shifts if unit_ids is None else shifts.filter(unit_id__in=unit_ids)
+    if unit is not None:
+        return shifts.filter(unit=unit)
+    return shifts.filter(unit__site=site) if site is not None else shifts
 
 
 def staffing_snapshot(
     *,
     go_live: GoLive,
     now: dt.datetime,
-    unit_ids: Collection[int] | None = None,
+    site: Site | None = None,
+    unit: Unit | None = None,
     ahead: dt.timedelta = AHEAD,
 ) -> StaffingSnapshot:
-    """The picture at `now` for the go-live, or for `unit_ids` only; the window runs `ahead`."""
-    shifts = _shifts(go_live, unit_ids)
+    """The picture at `now` for the go-live, or for one site or unit of it; the window runs
+    `ahead`."""
+    shifts = _shifts(go_live, site, unit)
     in_window = list(
         shifts.filter(start__lt=now + ahead, end__gt=now)
         .annotate(filled=Count("assignments", filter=Q(assignments__status__in=ACTIVE_STATUSES)))

@@ -1,4 +1,4 @@
-"""CSV files people open in a spreadsheet: streamed a line at a time, every cell shown as text.
+"""CSV files people open in a spreadsheet: streamed a piece at a time, every cell shown as text.
 
 Used by the roster and schedule exports (staffing) and the issue export (issues).
 """

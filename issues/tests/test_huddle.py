@@ -26,9 +26,9 @@ from issues.tests.test_dashboard import READ_AT, Story, story_fixture, utc  # no
 
 HUDDLE = reverse("issues:huddle")
 # Session, user and membership (3), the form's sites (1), the report's counts for the day and the
-# day before, its issue lists (top open, patient safety, escalated, resolved without a
-# resolution), escalation steps and known issues (8), staffing (3).
-HUDDLE_BUDGET = 15
+# day before (1), its issue lists (top open, patient safety, escalated, resolved without a
+# resolution), escalation steps and known issues (6), staffing (3).
+HUDDLE_BUDGET = 14
 DAY = dt.date(2026, 11, 1)
 
 
@@ -163,7 +163,7 @@ def test_the_csv_holds_the_issues_behind_the_report(
     assert [row["issue"] for row in csv.DictReader(io.StringIO(text))] == [story.d.code]
 
 
-def test_a_day_to_come_or_not_a_day_is_refused_with_a_message(
+def test_a_day_to_come_too_early_or_not_a_day_is_refused_with_a_message(
     story: Story, client_for: Callable[[User], Client], lead_lena: User
 ) -> None:
     client = client_for(lead_lena)
@@ -174,6 +174,14 @@ def test_a_day_to_come_or_not_a_day_is_refused_with_a_message(
     response = client.get(HUDDLE, {"day": "first of november"})
     assert response.status_code == 400
     assert "Give the day as a date, e.g. 2026-11-03." in response.content.decode()
+    # Mercy's cutover is 1 November: the huddle goes back 90 days before it, no further.
+    for too_early in ("2026-08-02", "0001-01-01"):
+        response = client.get(reverse("issues:huddle_csv"), {"day": too_early})
+        assert response.status_code == 400
+        assert "Choose a day from 3 August 2026 on (90 days before the cutover)." in (
+            response.content.decode()
+        )
+    assert client.get(HUDDLE, {"day": "2026-08-03"}).status_code == 200
 
 
 def test_only_the_help_desk_and_the_command_center_may_have_it(

@@ -107,21 +107,21 @@ def command_center(request: HttpRequest) -> HttpResponse:
     return render(request, "issues/dashboard.html", context)
 
 
-def _huddle(request: HttpRequest) -> tuple[HuddleForm, Huddle | None]:
-    membership: Membership = request.membership  # type: ignore[attr-defined]
+def _huddle_form(request: HttpRequest) -> HuddleForm:
+    go_live = request.membership.go_live  # type: ignore[attr-defined]
     data = request.GET.copy()
     # Today unless chosen, shown in the date field.
-    data.setdefault("day", membership.go_live.local_now().date().isoformat())
-    form = HuddleForm(data, go_live=membership.go_live)
-    if not form.is_valid():
-        return form, None
-    report = huddle_report(
-        go_live=membership.go_live,
+    data.setdefault("day", go_live.local_now().date().isoformat())
+    return HuddleForm(data, go_live=go_live)
+
+
+def _report(request: HttpRequest, form: HuddleForm) -> Huddle:
+    return huddle_report(
+        go_live=request.membership.go_live,  # type: ignore[attr-defined]
         day=form.cleaned_data["day"],
-        site=form.cleaned_data.get("site"),
+        site=form.cleaned_data["site"],
         now=timezone.now(),
     )
-    return form, report
 
 
 def _refused(request: HttpRequest, form: HuddleForm) -> HttpResponse:
@@ -134,51 +134,58 @@ def _fetch_nothing(url: str) -> dict[str, Any]:
     raise ValueError(f"The huddle PDF fetches nothing ({url}).")
 
 
-def _file_name(report: Huddle, extension: str) -> str:
-    site = f"-{slugify(report.site.name)}" if report.site is not None else ""
-    return f"huddle-{report.go_live.file_stem}{site}-{report.day:%Y-%m-%d}.{extension}"
+def _file_name(form: HuddleForm, extension: str) -> str:
+    site = form.cleaned_data["site"]
+    stem = form.go_live.file_stem + (f"-{slugify(site.name)}" if site is not None else "")
+    return f"huddle-{stem}-{form.cleaned_data['day']:%Y-%m-%d}.{extension}"
 
 
 @role_required(DESK)
 @require_GET
 def huddle(request: HttpRequest) -> HttpResponse:
-    form, report = _huddle(request)
+    form = _huddle_form(request)
+    if not form.is_valid():
+        return _refused(request, form)
     query = request.GET.urlencode()
     context = {
         "form": form,
-        "report": report,
+        "report": _report(request, form),
         "pdf_url": reverse("issues:huddle_pdf") + (f"?{query}" if query else ""),
         "csv_url": reverse("issues:huddle_csv") + (f"?{query}" if query else ""),
     }
-    return render(request, "issues/huddle.html", context, status=200 if report else 400)
+    return render(request, "issues/huddle.html", context)
 
 
 @role_required(DESK)
 @require_GET
 def huddle_pdf(request: HttpRequest) -> HttpResponse:
-    form, report = _huddle(request)
-    if report is None:
+    form = _huddle_form(request)
+    if not form.is_valid():
         return _refused(request, form)
     # Imported here: it loads its fonts and stylesheets, which no other page needs.
     from weasyprint import HTML
 
+    report = _report(request, form)
     html = render_to_string("issues/huddle_document.html", {"report": report}, request=request)
     pdf = HTML(string=html, url_fetcher=_fetch_nothing).write_pdf()
     return HttpResponse(
         pdf,
         content_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{_file_name(report, "pdf")}"'},
+        headers={"Content-Disposition": f'attachment; filename="{_file_name(form, "pdf")}"'},
     )
 
 
 @role_required(DESK)
 @require_GET
 def huddle_csv(request: HttpRequest) -> HttpResponse:
-    form, report = _huddle(request)
-    if report is None:
+    """The issues behind the report, without making the report."""
+    form = _huddle_form(request)
+    if not form.is_valid():
         return _refused(request, form)
-    issues = huddle_issues(report.go_live, report.site, report.day, timezone.now())
-    return csv_response(issue_rows(issues, tz=report.go_live.tzinfo), _file_name(report, "csv"))
+    go_live = form.go_live
+    data = form.cleaned_data
+    issues = huddle_issues(go_live, data["site"], data["day"], timezone.now())
+    return csv_response(issue_rows(issues, tz=go_live.tzinfo), _file_name(form, "csv"))
 
 
 urlpatterns: list[URLPattern] = [
