@@ -388,6 +388,59 @@ class Membership(models.Model):
         return f"{self.user} · {self.get_role_display()} · {self.go_live}"
 
 
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def usable(self, now: dt.datetime) -> ApiTokenQuerySet:
+        """Tokens that still open the API: not revoked, not expired."""
+        return self.filter(revoked_at=None).filter(Q(expires_at=None) | Q(expires_at__gt=now))
+
+
+class ApiToken(models.Model):
+    """A key to the REST API that acts as its user, with that user's memberships and roles.
+
+    Only a SHA-256 of the key is kept (the key is a random 32-byte secret, shown once when made);
+    `prefix` lets the user tell their tokens apart. A token is revoked, never deleted, so the
+    record of who made it and when stays.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(
+        max_length=80, help_text="What uses it, e.g. “ServiceNow sync” or “Data warehouse”."
+    )
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_usable(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
 class NotificationQuerySet(models.QuerySet["Notification"]):
     def due(self, now: dt.datetime) -> NotificationQuerySet:
         """Rows a delivery sweep should offer to a worker now."""
