@@ -55,7 +55,7 @@ bench: $(STAMP)
 	  python manage.py collectstatic --noinput -v0 && \
 	  python bench/staffing_bench.py && python bench/issues_bench.py && \
 	  python bench/escalation_bench.py && python bench/exports_bench.py && \
-	  python bench/dashboard_bench.py'
+	  python bench/dashboard_bench.py && python bench/api_bench.py'
 
 lint: $(STAMP)
 	ruff check .

@@ -24,6 +24,7 @@ from pytest_django import Settings
 
 from golive.celery import app
 from golive.models import Application, Contact, EscalationTier, GoLive, Membership, Role, Site, Unit
+from golive.services import create_api_token
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by browser tests
 # around it are still synchronous and safe.
@@ -187,6 +188,17 @@ def client_for(client: Client) -> Callable[[User], Client]:
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def api_for(db: None) -> Callable[[User], Client]:
+    """`api_for(user)`: a client that calls the REST API with a fresh token of that user."""
+
+    def with_token(user: User) -> Client:
+        _token, key = create_api_token(user=user, name="tests", created_by=user, expires_at=None)
+        return Client(headers={"Authorization": f"Bearer {key}"})
+
+    return with_token
 
 
 # --- Races: the same work started at once in several threads ----------------------------------

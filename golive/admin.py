@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from golive.models import (
+    ApiToken,
     Application,
     Contact,
     EscalationTier,
@@ -16,7 +21,9 @@ from golive.models import (
     Notification,
     Site,
     Unit,
+    WebhookEndpoint,
 )
+from golive.services import TokenRefused, create_api_token, revoke_api_tokens
 
 
 class SiteInline(admin.TabularInline):
@@ -172,6 +179,7 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [
         "go_live",
         "recipient_user",
+        "webhook_endpoint",
         "recipient_name",
         "recipient_address",
         "channel",
@@ -209,3 +217,107 @@ class NotificationAdmin(admin.ModelAdmin):
             f"within a minute." + (f" {skipped} not failed, left as they were." if skipped else ""),
             messages.SUCCESS if count else messages.WARNING,
         )
+
+
+class ApiTokenAddForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Staff make a token for someone (a service account, say): the key is made on saving."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name", "expires_at"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username", "user__email"]
+    list_select_related = ["user"]
+    actions = ["revoke"]
+    readonly_fields = [
+        "user",
+        "name",
+        "prefix",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    ]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return self.readonly_fields if obj is not None else ["user", "name", "expires_at"]
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if change:
+            return
+        try:
+            token, key = create_api_token(
+                user=obj.user, name=obj.name, created_by=request.user, expires_at=obj.expires_at
+            )
+        except TokenRefused as exc:
+            raise ValidationError(str(exc)) from exc
+        obj.pk = token.pk
+        self.message_user(
+            request,
+            f"The key of “{token.name}” for {token.user}: {key} — copy it now, it is shown once.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = revoke_api_tokens(tokens=queryset, by=request.user)
+        self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Read-only: endpoints are added, disabled and enabled by the command center on its
+    Webhooks page, where the URL is checked and the pending deliveries follow a disable."""
+
+    list_display = [
+        "__str__",
+        "go_live",
+        "url",
+        "is_active",
+        "consecutive_failures",
+        "disabled_at",
+        "created_at",
+    ]
+    list_filter = ["is_active", "go_live"]
+    list_select_related = ["go_live"]
+    search_fields = ["url", "description", "go_live__name"]
+    readonly_fields = [
+        "go_live",
+        "url",
+        "description",
+        "events",
+        "is_active",
+        "disabled_at",
+        "disabled_reason",
+        "consecutive_failures",
+        "created_by",
+        "created_at",
+    ]
+    # The secret stays on the command center's page, for its leads.
+    exclude = ["secret"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

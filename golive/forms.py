@@ -29,7 +29,10 @@ from golive.models import (
     Role,
     Site,
     Unit,
+    WebhookEndpoint,
+    WebhookEvent,
 )
+from golive.webhooks import WebhookUrlRefused, check_url
 
 # Zones of the places go-lives usually happen, listed first; every other zone follows.
 COMMON_TIME_ZONES: list[tuple[str, str]] = [
@@ -541,3 +544,33 @@ class PlaceFilterForm(SiteFilterForm):
         if site and unit and unit.site_id != site.pk:
             self.add_error("unit", f"{unit.name} is not at {site.name}: choose one of its units.")
         return data
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    """Pass `instance=WebhookEndpoint(go_live=..., created_by=...)` to create one.
+
+    The URL is refused unless it is http(s) and every address its host resolves to is one the
+    server may call (golive.webhooks.check_url); it is checked again before each delivery.
+    """
+
+    url = forms.CharField(
+        label="URL",
+        max_length=500,
+        help_text="Where golive POSTs each event, e.g. https://hooks.example.org/golive.",
+    )
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick at least one event to send to this URL."},
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "events"]
+
+    def clean_url(self) -> str:
+        try:
+            stored, _ = check_url(self.cleaned_data["url"])
+        except WebhookUrlRefused as exc:
+            raise ValidationError(str(exc)) from exc
+        return stored

@@ -1,12 +1,15 @@
-"""Core models: the go-live, its sites and units, the escalation directory, memberships, the outbox."""
+"""Core models: the go-live, its sites and units, the escalation directory, memberships, the outbox,
+webhooks."""
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import zoneinfo
 from functools import cached_property
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -441,6 +444,101 @@ class ApiToken(models.Model):
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
+class WebhookEvent(models.TextChoices):
+    """What a webhook endpoint may subscribe to; the value is the `event` of each delivery."""
+
+    ISSUE_CREATED = "issue.created", "Issue created"
+    ISSUE_PRIORITY_CHANGED = "issue.priority_changed", "Issue priority changed"
+    ISSUE_ESCALATED = "issue.escalated", "Issue escalated"
+    ISSUE_RESOLVED = "issue.resolved", "Issue resolved"
+    SHIFT_GAP_OPENED = "shift.gap_opened", "Shift gap opened"
+
+
+def new_webhook_secret() -> str:
+    """The key a receiver checks each delivery's signature with: 32 random bytes."""
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of another system that the command center has golive tell about events.
+
+    The secret is kept as it is (not hashed): golive signs every delivery with it. A lead or too
+    many failed deliveries in a row disable an endpoint; a lead enables it again.
+    """
+
+    go_live = models.ForeignKey(GoLive, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.CharField("URL", max_length=500)
+    description = models.CharField(
+        max_length=120, blank=True, help_text="What receives it, e.g. “ServiceNow incident sync”."
+    )
+    events = ArrayField(models.CharField(max_length=40, choices=WebhookEvent.choices))
+    secret = models.CharField(max_length=64, default=new_webhook_secret)
+    is_active = models.BooleanField("active", default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=240, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_active=True, disabled_at__isnull=True)
+                | Q(is_active=False, disabled_at__isnull=False),
+                name="webhook_endpoint_disabled_has_time",
+                violation_error_message="A disabled endpoint needs the time it was disabled.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    def get_absolute_url(self) -> str:
+        return reverse("golive:webhook_deliveries", args=[self.pk])
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to deliver an event to an endpoint: the endpoint's delivery log."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # Kept when old outbox rows are cleared away: the log is the endpoint's history.
+    notification = models.ForeignKey(
+        "Notification",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="webhook_attempts",
+    )
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    attempted_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-attempted_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # The log page (latest first) and the endpoints list's "last delivery".
+            models.Index(
+                fields=["endpoint", "-attempted_at", "-id"], name="webhook_delivery_log_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        outcome = self.status_code if self.status_code is not None else self.error
+        return f"{self.get_event_display()} to {self.endpoint_id}: {outcome}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
 class NotificationQuerySet(models.QuerySet["Notification"]):
     def due(self, now: dt.datetime) -> NotificationQuerySet:
         """Rows a delivery sweep should offer to a worker now."""
@@ -461,6 +559,7 @@ class Notification(models.Model):
         EMAIL = "email", "Email"
         SMS = "sms", "SMS"
         IN_APP = "in_app", "In-app"
+        WEBHOOK = "webhook", "Webhook"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -479,6 +578,13 @@ class Notification(models.Model):
         related_name="notifications",
     )
     recipient_name = models.CharField(max_length=120, blank=True)
+    webhook_endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
     recipient_address = models.CharField(
         max_length=254,
         blank=True,
@@ -515,9 +621,16 @@ class Notification(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(recipient_user__isnull=False) | ~Q(recipient_address=""),
+                condition=Q(recipient_user__isnull=False)
+                | ~Q(recipient_address="")
+                | Q(webhook_endpoint__isnull=False),
                 name="notification_has_recipient",
-                violation_error_message="A notification needs a user or an address.",
+                violation_error_message="A notification needs a user, an address or an endpoint.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(channel="webhook") | Q(webhook_endpoint__isnull=False),
+                name="notification_webhook_needs_endpoint",
+                violation_error_message="A webhook notification needs its endpoint.",
             ),
             models.CheckConstraint(
                 condition=~Q(channel="in_app") | Q(recipient_user__isnull=False),
@@ -531,6 +644,8 @@ class Notification(models.Model):
 
     @property
     def recipient_label(self) -> str:
+        if self.webhook_endpoint_id is not None:
+            return self.recipient_name or f"webhook endpoint {self.webhook_endpoint_id}"
         if self.recipient_user_id is not None:
             return self.recipient_name or str(self.recipient_user)
         return self.recipient_name or self.recipient_address

@@ -35,6 +35,11 @@ BACKOFF_MAX_SECONDS = 3600
 LAST_ERROR_MAX_CHARS = 500
 
 
+class Undeliverable(Exception):
+    """The message can never be sent (its webhook endpoint is disabled): the row fails now
+    instead of being retried."""
+
+
 def notify(
     *,
     dedupe_key: str,
@@ -61,6 +66,8 @@ def notify(
         raise ValueError("An SMS notification needs an address: the recipient's SMS number.")
     if channel == Notification.Channel.EMAIL and not (address or getattr(user, "email", "")):
         raise ValueError("An email notification needs an address or a user with an email.")
+    if channel == Notification.Channel.WEBHOOK:
+        raise ValueError("Webhook deliveries are written by golive.webhooks.emit.")
 
     # An in-app row is delivered by being written: sent at once, no worker needed.
     in_app = channel == Notification.Channel.IN_APP
@@ -210,13 +217,19 @@ def deliver_notification(*, notification_id: int) -> bool:
     )
     if not claimed:
         return False
-    notification = Notification.objects.select_related("recipient_user").get(pk=notification_id)
+    notification = Notification.objects.select_related(
+        "recipient_user", "webhook_endpoint__go_live"
+    ).get(pk=notification_id)
     # The claim filter keeps a worker whose lease ran out from overwriting a newer claimer's result.
     ours = Notification.objects.filter(
         pk=notification_id, status=Notification.Status.SENDING, claimed_at=now
     )
     try:
         _send(notification)
+    except Undeliverable as exc:
+        ours.update(status=Notification.Status.FAILED, last_error=str(exc)[:LAST_ERROR_MAX_CHARS])
+        logger.warning("Notification %s cannot be sent: %s", notification_id, exc)
+        return False
     # Any failure, expected (SMTP, gateway) or not, must be recorded and retried rather than
     # leave the row claimed until the lease runs out.
     except Exception as exc:
@@ -270,6 +283,10 @@ def _send(notification: Notification) -> None:
         if notification.body:
             text = f"{notification.subject}\n{notification.body}"
         get_sms_backend().send(to=notification.recipient_address, body=text)
+    elif notification.channel == Notification.Channel.WEBHOOK:
+        from golive import webhooks  # webhooks imports this module
+
+        webhooks.deliver(notification)
     # In-app needs no sending: the row is already in the user's inbox.
 
 

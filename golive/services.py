@@ -6,13 +6,17 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from golive.models import Application, EscalationTier, GoLive, Membership, Role
+from golive.models import ApiToken, Application, EscalationTier, GoLive, Membership, Role
+from golive.rest import TOKEN_PREFIX, hash_token_key, new_token_key
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import AbstractBaseUser, User
 
 # The usual support structure of a go-live (level, name, description, leadership line).
 DEFAULT_TIERS: list[tuple[int, str, str, bool]] = [
@@ -92,3 +96,52 @@ def set_up_go_live(*, go_live: GoLive) -> None:
     ensure_default_directory(go_live=go_live)
     for path in settings.GO_LIVE_SETUP:
         import_string(path)(go_live=go_live)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+# A user's tokens that still work, at most: one per system that reads golive is the usual need.
+MAX_ACTIVE_TOKENS = 10
+
+
+class TokenRefused(Exception):
+    """A token cannot be made: the message says why and what to do."""
+
+
+def create_api_token(
+    *,
+    user: AbstractBaseUser,
+    name: str,
+    created_by: AbstractBaseUser,
+    expires_at: dt.datetime | None,
+) -> tuple[ApiToken, str]:
+    """A new token for `user`, and its key: the only time the key is known (only its hash is
+    kept). The count of active tokens is checked under a lock on the user's row, so two requests
+    at once cannot both pass the limit."""
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise TokenRefused("Choose an expiry date in the future.")
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        if ApiToken.objects.filter(user=user).usable(now).count() >= MAX_ACTIVE_TOKENS:
+            raise TokenRefused(
+                f"You have {MAX_ACTIVE_TOKENS} working tokens already. Revoke one you no longer "
+                "use first."
+            )
+        key = new_token_key()
+        token = ApiToken.objects.create(
+            user=user,
+            name=name.strip(),
+            prefix=key[: len(TOKEN_PREFIX) + 4],
+            key_hash=hash_token_key(key),
+            created_by=created_by,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    return token, key
+
+
+def revoke_api_tokens(*, tokens: QuerySet[ApiToken], by: AbstractBaseUser) -> int:
+    """Revoke the tokens still working; how many were. A revoked token stays revoked (the
+    condition keeps the first revocation's time and author)."""
+    return tokens.filter(revoked_at=None).update(revoked_at=timezone.now(), revoked_by=by)

@@ -115,6 +115,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "golive",
     "staffing",
     "issues",
@@ -135,6 +138,39 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "golive.urls"
+
+# The REST API (golive/api.py): personal bearer tokens (or the browser's session, CSRF checked),
+# JSON only, one error body, pages of 50.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "golive.rest.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "golive.rest.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "golive.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "golive API",
+    "DESCRIPTION": (
+        "The go-live's issues, staffing and directory for the hospital's own systems. "
+        "Send `Authorization: Bearer <token>` with a token from your “API tokens” page."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's scripts come from the installed package, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "IssueStatusEnum": "issues.models.Issue.Status",
+        "AssignmentStatusEnum": "staffing.models.Assignment.Status",
+    },
+}
 
 # What each app adds to a new go-live after the core's directory (see golive.services).
 GO_LIVE_SETUP = ["issues.services.ensure_issue_setup"]
@@ -267,6 +303,16 @@ SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 5)
 # A row left in `sending` longer than this (a worker died mid-send) is offered again.
 OUTBOX_SENDING_LEASE_SECONDS = env_int("OUTBOX_SENDING_LEASE_SECONDS", 300)
+
+# Webhooks (golive/webhooks.py) go out through the outbox above, with its retries and backoff.
+# How long a receiver has to connect and to answer each read, in seconds.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+# Failed attempts in a row (across deliveries) after which an endpoint is disabled.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 10)
+# Off, a webhook URL must resolve to public addresses only, so the command center cannot make the
+# server call into its own network (cloud metadata, databases, admin consoles). An on-premise
+# install whose receivers live on the private network turns it on.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 
 # --- Auth and sessions ----------------------------------------------------------------------------
 

@@ -28,11 +28,11 @@ from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from golive import outbox
+from golive import outbox, webhooks
 from golive.lib import heartbeat
 from golive.lib.rows import prepared_cursor, unnest_insert
 from golive.lib.urls import url_format
-from golive.models import Contact, EscalationTier, GoLive, Notification, Unit
+from golive.models import Contact, EscalationTier, GoLive, Notification, Unit, WebhookEvent
 from golive.permissions import command_center_leads
 from issues import acks
 from issues.models import (
@@ -54,7 +54,7 @@ from issues.schedule import (
     step_times,
     warnings_of,
 )
-from issues.services import SlaTargets, sla_targets
+from issues.services import SlaTargets, sla_targets, webhook_data
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -122,6 +122,8 @@ class _Sweep:
     # (issue id, body) of each issue's timeline entry.
     events: list[tuple[int, str]] = field(default_factory=list)
     notifications: list[outbox.NotificationRow] = field(default_factory=list)
+    # The "issue.escalated" events of the steps performed, for the go-lives' webhooks.
+    hooks: list[webhooks.Occurrence] = field(default_factory=list)
 
     def attach(self, issues: list[Issue]) -> None:
         """Give the issues their go-live, unit (with its site), category and assignee, each read
@@ -300,6 +302,7 @@ def _escalated(issue: Issue, sweep: _Sweep, failed: set[int]) -> bool:
     """Work out the issue's due warnings and steps; False (logged, nothing of it kept) if that
     fails, so one bad issue does not hold up the others."""
     notifications = len(sweep.notifications)
+    hooks = len(sweep.hooks)
     try:
         _escalate(issue, sweep)
     except (OperationalError, InterfaceError):
@@ -309,6 +312,7 @@ def _escalated(issue: Issue, sweep: _Sweep, failed: set[int]) -> bool:
         logger.exception("Could not escalate issue %s", issue.pk)
         sweep.notes.clear()
         del sweep.notifications[notifications:]
+        del sweep.hooks[hooks:]
         failed.add(issue.pk)
         return False
     sweep.flush(issue)
@@ -366,8 +370,10 @@ def _write(issues: list[Issue], sweep: _Sweep) -> None:
                 [sweep.now, IssueEvent.Kind.ESCALATION.value, list(issue_ids), list(bodies)],
             )
     outbox.notify_many(sweep.notifications)
+    webhooks.emit_many(sweep.hooks)
     sweep.events.clear()
     sweep.notifications.clear()
+    sweep.hooks.clear()
 
 
 def _escalate(issue: Issue, sweep: _Sweep) -> None:
@@ -541,6 +547,23 @@ def _perform(issue: Issue, step: PlanStep, sweep: _Sweep) -> None:
             if sent:
                 told.setdefault(recipient.name, []).append(_CHANNEL_WORDS[channel])
     who = "; ".join(f"{name} ({', '.join(ways)})" for name, ways in told.items())
+    sweep.hooks.append(
+        webhooks.Occurrence(
+            go_live_id=issue.go_live_id,
+            event=WebhookEvent.ISSUE_ESCALATED,
+            key=f"{issue.pk}:r{issue.escalation_round}:l{level}",
+            data=webhook_data(
+                issue,
+                escalation={
+                    "round": issue.escalation_round,
+                    "level": level,
+                    "trigger": step.trigger,
+                    "tier": step.tier_name,
+                },
+            ),
+            occurred_at=sweep.now,
+        )
+    )
     sweep.event(
         issue,
         f"Level {level} ({_T(step.trigger).label.lower()}): "

@@ -14,14 +14,16 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.db.models import DEFERRED, F, Field, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from golive import outbox
+from golive import outbox, webhooks
 from golive.lib.rows import prepared_cursor, writable_fields
+from golive.lib.urls import url_format
 from golive.lib.users import display_name, signed_in
 from golive.models import (
     Application,
@@ -31,6 +33,7 @@ from golive.models import (
     Membership,
     Notification,
     Unit,
+    WebhookEvent,
 )
 from golive.permissions import SUPPORT, command_center_leads
 from issues import acks
@@ -290,7 +293,9 @@ def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
     for a patient-safety issue, else the go-live's matrix cell, else the usual matrix; the response
     and resolution times come from the most specific service level (as `sla_targets`), none for an
     enhancement request, and the sweep first looks at it at the level's first warning (as
-    `escalation.next_escalation_time`); the issue and its "created" event are written. A tablet
+    `escalation.next_escalation_time`); the issue and its "created" event are written, and a
+    webhook delivery for each endpoint of the go-live subscribed to new issues (by a function,
+    issues/migrations/0010: its SQL would not fit in the statement). A tablet
     or reference that fails its check writes nothing, counter included: the statement returns
     no row and `create_issue` says which failed.
     """
@@ -385,7 +390,9 @@ def _create_statement(*, by_tablet: bool) -> _IntakeStatement:
                    '', {connection.ops.compose_sql("%s", [str(Issue.Status.NEW.label)])}, '', false
             FROM issue
         )
-        SELECT * FROM issue
+        SELECT issue.*, issue_created_webhooks(
+            issue, %(title)s, %(created_at)s, %(webhook_issue_url)s
+        ) FROM issue
     """
     # Without its indentation the statement is short enough for psycopg to keep its parsed form
     # (MAX_CACHED_STATEMENT_LENGTH) instead of splitting it again on every submission. No
@@ -480,6 +487,7 @@ def create_issue(
     params |= {
         "forced_priority": Priority.P1 if patient_safety else None,
         "usual_priority": usual_priority,
+        "webhook_issue_url": settings.SITE_URL + _issue_page_format(),
     }
     # One statement is atomic by itself. A transaction is opened only when more must commit with
     # it (the patient-safety alerts), or as a savepoint inside the caller's, so that a refused
@@ -492,7 +500,9 @@ def create_issue(
                 row = cursor.fetchone()
             if row is None:
                 raise _refusal(go_live, tablet_secret_hash, category_id, application_id)
-            issue = intake.loaded(given | dict(zip(intake.returned, row, strict=True)))
+            *stored, webhook_ids = row
+            issue = intake.loaded(given | dict(zip(intake.returned, stored, strict=True)))
+            webhooks.enqueue_after_commit(webhook_ids)
             if patient_safety:
                 _alert_patient_safety(issue)
     except IntegrityError as exc:
@@ -538,6 +548,39 @@ def _refusal(
     return IssueRefused("Tap one of the kinds of problem shown.", field="category")
 
 
+@cache
+def _issue_page_format() -> str:
+    return url_format("issues:detail")
+
+
+def webhook_data(issue: Issue, **extra: Any) -> dict[str, Any]:
+    """An issue as webhook payloads give it (`data`), with what the event adds; its unit and
+    the unit's site should be loaded with it. The intake statement builds the same in SQL."""
+    unit = issue.unit
+    return {
+        "id": issue.pk,
+        "number": issue.number,
+        "code": issue.code,
+        "title": issue.title,
+        "priority": issue.priority,
+        "status": issue.status,
+        "unit": {"id": unit.pk, "name": unit.name},
+        "site": {"id": unit.site_id, "name": unit.site.name},
+        "url": settings.SITE_URL + _issue_page_format().format(issue.pk),
+        **extra,
+    }
+
+
+def _emit(issue: Issue, event: str, **extra: Any) -> None:
+    """Tell the go-live's webhooks of a change just recorded (the issue's version names it)."""
+    webhooks.emit(
+        go_live_id=issue.go_live_id,
+        event=event,
+        key=f"{issue.pk}:v{issue.version}",
+        data=webhook_data(issue, **extra),
+    )
+
+
 def _alert_patient_safety(issue: Issue) -> None:
     """The leadership line and the command center leads are told at once, once."""
     subject = f"Patient safety: {issue.code} {issue.title}"
@@ -578,7 +621,7 @@ def _alert_patient_safety(issue: Issue) -> None:
 def _locked(issue: Issue, expected_version: int | None) -> Issue:
     locked = (
         Issue.objects.select_for_update(of=("self",))
-        .select_related("go_live", "category", "reporter_user")
+        .select_related("go_live", "category", "reporter_user", "unit__site")
         .get(pk=issue.pk)
     )
     if expected_version is not None and locked.version != expected_version:
@@ -636,7 +679,7 @@ def change_status(
         )
     if to in {S.RESOLVED, S.CLOSED}:
         for child in issue.children.select_for_update(of=("self",)).select_related(
-            "go_live", "category", "reporter_user"
+            "go_live", "category", "reporter_user", "unit__site"
         ):
             if to in TRANSITIONS.get(child.status, set()):
                 _move(
@@ -679,6 +722,8 @@ def _move(
     _record(
         issue, IssueEvent.Kind.STATUS, actor, old=old, new=issue.get_status_display(), body=note
     )
+    if to == S.RESOLVED:
+        _emit(issue, WebhookEvent.ISSUE_RESOLVED, resolution=issue.resolution)
     if to in TELL_REPORTER:
         messages = {
             S.ACKNOWLEDGED: "The help desk has your issue and is on it.",
@@ -846,6 +891,7 @@ def set_priority(
             issue.respond_by = issue.created_at + targets.response
         issue.due_at = issue.created_at + targets.resolution + issue.sla_paused_for
     _record(issue, IssueEvent.Kind.PRIORITY, actor, old=old, new=priority, body=note.strip())
+    _emit(issue, WebhookEvent.ISSUE_PRIORITY_CHANGED, previous_priority=old)
     return issue
 
 

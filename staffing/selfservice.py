@@ -583,6 +583,7 @@ def approve_request(
         assignment=assignment,
         actor=actor,
         reason=f"The {kind} request was approved." + (f" {note.strip()}" if note.strip() else ""),
+        replacement_follows=shift_request.swap_with is not None,
     )
     if shift_request.swap_with is not None:
         assign_person(

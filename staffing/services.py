@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from golive import outbox
+from golive import outbox, webhooks
 from golive.lib.users import signed_in
-from golive.models import Notification
+from golive.models import Notification, WebhookEvent
 from staffing.models import (
     ACTIVE_STATUSES,
     Assignment,
@@ -200,11 +201,47 @@ def assign_person(
     return assignment
 
 
+def _tell_webhooks_of_gap(assignment: Assignment) -> None:
+    """The place an active assignment held is open again: if its shift now has fewer people
+    than it needs, the go-live's webhooks hear that a gap opened (one event per place lost)."""
+    shift = assignment.shift
+    filled = shift.assignments.filter(status__in=ACTIVE_STATUSES).count()
+    if filled >= shift.needed:
+        return
+    webhooks.emit(
+        go_live_id=shift.go_live_id,
+        event=WebhookEvent.SHIFT_GAP_OPENED,
+        key=f"{shift.pk}:a{assignment.pk}",
+        data={
+            "id": shift.pk,
+            "role": shift.role,
+            "label": shift.label,
+            "starts_at": webhooks.occurred(shift.start),
+            "ends_at": webhooks.occurred(shift.end),
+            "needed": shift.needed,
+            "filled": filled,
+            "open": shift.needed - filled,
+            "reason": assignment.status,
+            "unit": {"id": shift.unit_id, "name": shift.unit.name},
+            "site": {"id": shift.unit.site_id, "name": shift.unit.site.name},
+            "url": settings.SITE_URL + shift.get_absolute_url(),
+        },
+    )
+
+
 @transaction.atomic
 def cancel_assignment(
-    *, assignment: Assignment, actor: AbstractBaseUser | None, reason: str = ""
+    *,
+    assignment: Assignment,
+    actor: AbstractBaseUser | None,
+    reason: str = "",
+    replacement_follows: bool = False,
 ) -> Assignment:
-    """Take a person off a shift; the place opens again and they are told."""
+    """Take a person off a shift; the place opens again and they are told.
+
+    `replacement_follows`: the caller puts someone else in the place in the same transaction (a
+    swap), so no gap opens for webhooks to hear of.
+    """
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
         .select_related("shift__go_live", "shift__unit__site", "person__go_live")
@@ -235,6 +272,8 @@ def cancel_assignment(
         body=f"You are no longer scheduled on {describe(assignment.shift)}."
         + (f" Reason: {reason}" if reason else ""),
     )
+    if not replacement_follows:
+        _tell_webhooks_of_gap(assignment)
     return assignment
 
 
@@ -247,7 +286,7 @@ def set_assignment_status(
         raise AssignmentRefused("Use check-in or cancel for that change.")
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
-        .select_related("shift", "person")
+        .select_related("shift__unit__site", "person")
         .get(pk=assignment.pk)
     )
     if assignment.status not in ACTIVE_STATUSES:
@@ -271,6 +310,8 @@ def set_assignment_status(
         new=assignment.get_status_display(),
         note=note,
     )
+    if status == Assignment.Status.NO_SHOW:
+        _tell_webhooks_of_gap(assignment)
     return assignment
 
 
