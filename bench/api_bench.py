@@ -4,7 +4,8 @@ Run by `make bench` after the dashboard benchmark. It builds the issue benchmark
 (bench/issues_data.py), gives the command center lead a token, and times the API through
 Django's test client in this process (server time and queries, the median of the rounds), next
 to the bare SELECT view of the same run: the open queue's first page, the whole log's first
-page, a deep page, one unit, a text search, and one issue. The issue's budget: at most 80 ms
+page, a deep page of the open queue and of the whole log by number, one unit, a text search,
+and one issue. The issue's budget: at most 80 ms
 and a constant number of queries. Results are appended to docs/benchmarks.md.
 """
 
@@ -68,6 +69,9 @@ def main() -> None:
                 "open issues, page 1": measure(get(client, base)),
                 "every issue, page 1": measure(get(client, f"{base}?status=any")),
                 "open issues, page 100": measure(get(client, f"{base}?page=100&page_size=50")),
+                "every issue by number, page 1,000 (of 1,200)": measure(
+                    get(client, f"{base}?status=any&ordering=number&page=1000")
+                ),
                 "one unit's open issues": measure(get(client, f"{base}?unit={unit.pk}")),
                 "search “printer”, any status": measure(
                     get(client, f"{base}?q=printer&status=any")
