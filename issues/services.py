@@ -1252,6 +1252,10 @@ def _check_code(link: AckLink, code: str) -> None:
         pk=record.pk, used_at__isnull=True, code_tries__lt=acks.MAX_CODE_TRIES
     ).update(code_tries=F("code_tries") + 1)
     if not counted:
+        # Not counted: someone used the link a moment ago (their code was right; say so), or
+        # too many wrong codes have locked it.
+        used = EscalationAck.objects.select_related("used_by").get(pk=record.pk)
+        check_ack_usable(replace(link, record=used), timezone.now())
         raise AckRefused(
             "Too many wrong codes were typed for this link: it is locked. Sign in to "
             "acknowledge, or call the command center.",

@@ -461,6 +461,23 @@ def test_two_people_using_one_link_at_once_acknowledge_once(
     assert p1.events.filter(kind=IssueEvent.Kind.STATUS).count() == 1
 
 
+def test_a_code_typed_just_after_someone_used_the_link_is_told_it_was_used(
+    now: dt.datetime, p1: Issue, desk: Contact
+) -> None:
+    """The race above, in order: the second person's link was read before the first used it,
+    so only the code's count finds it used. They hear the link was used, not that it is locked."""
+    escalate_due_issues(now=now + 16 * MIN)
+    path, code = link_and_code(message(p1, Notification.Channel.SMS, desk.sms_number))
+    said = message_of(path)
+    read_before = link_of(said)
+    acknowledge_from_message(link=link_of(said), user=None, code=code)
+
+    with pytest.raises(AckRefused, match="This link was used already") as refused:
+        acknowledge_from_message(link=read_before, user=None, code=code)
+
+    assert refused.value.status == 409
+
+
 @pytest.mark.django_db(transaction=True)
 def test_codes_typed_at_once_cannot_get_past_the_limit(
     now: dt.datetime, p1: Issue, desk: Contact
