@@ -3,7 +3,7 @@
 Every figure is aggregated in PostgreSQL, so the number of queries and the rows that reach Python
 stay the same with 600 issues or 60,000: one pass over the open issues (by priority, overdue,
 patient safety), one over all of them grouped every way the page needs at once (`_one_pass`),
-one of percentiles by priority, three to name the top categories, applications and units, one
+one of percentiles by priority (order statistics read from two indexes), three to name the top categories, applications and units, one
 for the sites' end users, one of the outbox, and the staffing snapshot's three.
 """
 
@@ -13,9 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
-from django.db.models import Aggregate, Count, DurationField, F, Min, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from golive.lib.rows import prepared_cursor
 from golive.models import Application, GoLive, Notification, Site, Unit
@@ -26,23 +25,6 @@ from staffing.snapshot import StaffingSnapshot, staffing_snapshot
 TOP = 5
 WORK_MEM = "32MB"
 OPEN_ISSUE = ~Q(status__in=DONE)
-
-
-class Percentiles(Aggregate):
-    """PostgreSQL's percentile_cont for several fractions in one sort: the values below which
-    each fraction of the rows fall, interpolated (0.5 is the median)."""
-
-    function = "percentile_cont"
-    template = "%(function)s(ARRAY[%(fractions)s]) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = ArrayField(DurationField())
-
-    def __init__(
-        self, expression: Any, *, fractions: tuple[float, ...] = (0.5, 0.9), **extra: Any
-    ) -> None:
-        if not all(0 <= fraction <= 1 for fraction in fractions):
-            raise ValueError("A percentile's fraction is between 0 and 1.")
-        listed = ", ".join(repr(float(fraction)) for fraction in fractions)
-        super().__init__(expression, fractions=listed, **extra)
 
 
 @dataclass(frozen=True)
@@ -152,12 +134,12 @@ def dashboard(*, scope: Scope, now: dt.datetime) -> Dashboard:
     now_open = _open_counts(issues, now)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # The grouped pass keeps a hash table per set and the percentiles sort: at the
-            # default work_mem (4 MB) PostgreSQL sorts 60,000 issues on disk instead, and the
-            # page takes twice as long. For these two statements only.
+            # The grouped pass keeps a hash table per set: at the default work_mem (4 MB)
+            # PostgreSQL spills them to disk, and the page takes twice as long. For this
+            # statement only.
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         grouped = _one_pass(scope, now)
-        times = _times(issues)
+    times = _times(scope, grouped)
     whole = grouped.get(("total", None), {})
     return Dashboard(
         scope=scope,
@@ -199,19 +181,21 @@ def _open_counts(issues: QuerySet[Issue], now: dt.datetime) -> dict[str, int]:
 # levels are counted in the whole-scope set: a target has come due when it was met or missed
 # (first response: acknowledged, or its time passed; resolution: resolved, or its time passed
 # while its clock ran, since a clock stopped while waiting on the reporter misses nothing).
-_SETS = ("category", "application", "unit", "site", "created_hour", "resolved_hour")
+_SETS = ("category", "application", "unit", "site", "priority", "created_hour", "resolved_hour")
 _ONE_PASS_SQL = " ".join(
     f"""
-    SELECT GROUPING(i.category_id, i.application_id, i.unit_id, i.site_id, h.created_hour,
-                    h.resolved_hour),
-           i.category_id, i.application_id, i.unit_id, i.site_id, h.created_hour, h.resolved_hour,
+    SELECT GROUPING(i.category_id, i.application_id, i.unit_id, i.site_id, i.priority,
+                    h.created_hour, h.resolved_hour),
+           i.category_id, i.application_id, i.unit_id, i.site_id, i.priority, h.created_hour,
+           h.resolved_hour,
            count(*),
            count(*) FILTER (WHERE i.respond_by IS NOT NULL AND (i.acknowledged_at IS NOT NULL
                             OR (i.sla_paused_at IS NULL AND i.respond_by < %(now)s))),
            count(*) FILTER (WHERE i.acknowledged_at <= i.respond_by),
            count(*) FILTER (WHERE i.due_at IS NOT NULL AND (i.resolved_at IS NOT NULL
                             OR (i.sla_paused_at IS NULL AND i.due_at < %(now)s))),
-           count(*) FILTER (WHERE i.resolved_at <= i.due_at)
+           count(*) FILTER (WHERE i.resolved_at <= i.due_at),
+           count(i.acknowledged_at), count(i.resolved_at)
     FROM {Issue._meta.db_table} i
     CROSS JOIN LATERAL (
         SELECT date_trunc('hour', i.created_at AT TIME ZONE 'UTC') AS created_hour,
@@ -221,18 +205,21 @@ _ONE_PASS_SQL = " ".join(
       AND (%(unit)s::bigint IS NULL OR i.unit_id = %(unit)s::bigint)
       AND (%(site)s::bigint IS NULL OR i.site_id = %(site)s::bigint)
     GROUP BY GROUPING SETS ((), (i.category_id), (i.application_id), (i.unit_id), (i.site_id),
-                            (h.created_hour), (h.resolved_hour))
+                            (i.priority), (h.created_hour), (h.resolved_hour))
     """.split()
 )
 _SLA_COLUMNS = ("response_due", "response_met", "resolution_due", "resolution_met")
+# Counted in every set; the (priority) set's are how many durations each percentile is among.
+_DONE_COLUMNS = ("acknowledged", "resolved")
 
 Grouped = dict[tuple[str, Any], dict[str, int]]
 
 
 def _one_pass(scope: Scope, now: dt.datetime) -> Grouped:
     """{(set, key): counts}: ("total", None) for the whole scope (with the service levels), then
-    ("category", id), ("application", id or None), ("unit", id), ("site", id), and
-    ("created_hour" / "resolved_hour", the UTC hour), each with its count `n`."""
+    ("category", id), ("application", id or None), ("unit", id), ("site", id), ("priority", P1
+    to P4: with how many were acknowledged and resolved), and ("created_hour" / "resolved_hour",
+    the UTC hour), each with its count `n`."""
     params = {
         "go_live": scope.go_live.pk,
         "unit": scope.unit.pk if scope.unit is not None else None,
@@ -244,7 +231,8 @@ def _one_pass(scope: Scope, now: dt.datetime) -> Grouped:
         cursor.execute(_ONE_PASS_SQL, params)
         for row in cursor.fetchall():
             mask, keys = row[0], row[1 : 1 + len(_SETS)]
-            n, sla = row[1 + len(_SETS)], row[2 + len(_SETS) :]
+            n, counts = row[1 + len(_SETS)], row[2 + len(_SETS) :]
+            sla, done = counts[: len(_SLA_COLUMNS)], counts[len(_SLA_COLUMNS) :]
             # GROUPING gives a bit per column, set where the row is NOT grouped by it.
             grouped_by = [name for bit, name in enumerate(reversed(_SETS)) if not mask >> bit & 1]
             if not grouped_by:
@@ -255,39 +243,119 @@ def _one_pass(scope: Scope, now: dt.datetime) -> Grouped:
                 if name.endswith("_hour") and key is not None:
                     key = key.replace(tzinfo=dt.UTC)
                 grouped[(name, key)] = {"n": n}
+                if name == "priority":
+                    grouped[(name, key)] |= dict(zip(_DONE_COLUMNS, done, strict=True))
     return grouped
 
 
-def _times(issues: QuerySet[Issue]) -> list[Times]:
-    to_acknowledge = F("acknowledged_at") - F("created_at")
-    to_resolve = F("resolved_at") - F("created_at")
-    acknowledged = Q(acknowledged_at__isnull=False)
-    resolved = Q(resolved_at__isnull=False)
-    rows = {
-        row["priority"]: row
-        for row in issues.order_by()
-        .values("priority")
-        .annotate(
-            acknowledged=Count("pk", filter=acknowledged),
-            acknowledge=Percentiles(to_acknowledge, filter=acknowledged),
-            resolved=Count("pk", filter=resolved),
-            resolve=Percentiles(to_resolve, filter=resolved),
-        )
-    }
+# The medians and 90th percentiles of the times to acknowledge and to resolve, read as order
+# statistics from the two partial indexes on (go-live, priority, duration) (issue_ack_time_idx,
+# issue_resolve_time_idx): each percentile is the one or two durations at its rank, which an
+# index-only scan reaches by skipping the ranks before it (from whichever end is nearer), where
+# percentile_cont would sort every duration of the go-live. How many durations each priority
+# has comes from the one pass. A place (site or unit) is a filter on the indexes' own columns.
+_PLACE = (
+    "(%(unit)s::bigint IS NULL OR i.unit_id = %(unit)s::bigint) "
+    "AND (%(site)s::bigint IS NULL OR i.site_id = %(site)s::bigint)"
+)
+_RANKED = {
+    (measure, order): f"""ARRAY(
+        SELECT i.{measure}_at - i.created_at FROM {Issue._meta.db_table} i
+        WHERE i.go_live_id = %(go_live)s AND i.priority = q.priority AND i.{measure}_at IS NOT NULL
+          AND {_PLACE}
+        ORDER BY i.{measure}_at - i.created_at {order} OFFSET q.skip LIMIT q.take)"""
+    for measure in ("acknowledged", "resolved")
+    for order in ("ASC", "DESC")
+}
+_TIMES_SQL = " ".join(
+    f"""
+    SELECT q.pick, CASE
+        WHEN q.measure = 'acknowledged' AND NOT q.from_end THEN {_RANKED["acknowledged", "ASC"]}
+        WHEN q.measure = 'acknowledged' THEN {_RANKED["acknowledged", "DESC"]}
+        WHEN NOT q.from_end THEN {_RANKED["resolved", "ASC"]}
+        ELSE {_RANKED["resolved", "DESC"]}
+    END
+    FROM unnest(%(picks)s::int[], %(measures)s::text[], %(priorities)s::text[],
+                %(skips)s::bigint[], %(takes)s::int[], %(from_end)s::bool[])
+         AS q (pick, measure, priority, skip, take, from_end)
+    """.split()
+)
+FRACTIONS = (0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class _Rank:
+    """Where one percentile of `n` sorted durations falls: between ranks `low` and `high` (from
+    0), `weight` of the way, as percentile_cont interpolates."""
+
+    measure: str
+    priority: str
+    fraction: float
+    n: int
+
+    @property
+    def low(self) -> int:
+        return int(self.fraction * (self.n - 1))
+
+    @property
+    def high(self) -> int:
+        return min(self.low + 1, self.n - 1)
+
+    @property
+    def weight(self) -> float:
+        return self.fraction * (self.n - 1) - self.low
+
+    @property
+    def from_end(self) -> bool:
+        return self.low >= self.n // 2
+
+    @property
+    def skip(self) -> int:
+        return self.n - 1 - self.high if self.from_end else self.low
+
+    def value(self, durations: list[dt.timedelta]) -> dt.timedelta:
+        first, last = min(durations), max(durations)
+        return first + (last - first) * self.weight
+
+
+def _times(scope: Scope, grouped: Grouped) -> list[Times]:
+    ranks = [
+        _Rank(measure, priority, fraction, n)
+        for priority in Priority.values
+        for measure in ("acknowledged", "resolved")
+        for fraction in FRACTIONS
+        if (n := grouped.get(("priority", priority), {}).get(measure, 0))
+    ]
+    values: dict[tuple[str, str, float], dt.timedelta] = {}
+    if ranks:
+        params = {
+            "go_live": scope.go_live.pk,
+            "unit": scope.unit.pk if scope.unit is not None else None,
+            "site": scope.site.pk if scope.site is not None else None,
+            "picks": list(range(len(ranks))),
+            "measures": [rank.measure for rank in ranks],
+            "priorities": [rank.priority for rank in ranks],
+            "skips": [rank.skip for rank in ranks],
+            "takes": [rank.high - rank.low + 1 for rank in ranks],
+            "from_end": [rank.from_end for rank in ranks],
+        }
+        with prepared_cursor() as cursor:
+            cursor.execute(_TIMES_SQL, params)
+            for pick, durations in cursor.fetchall():
+                rank = ranks[pick]
+                values[rank.measure, rank.priority, rank.fraction] = rank.value(durations)
     times = []
     for priority in Priority.values:
-        row = rows.get(priority, {})
-        acknowledge = row.get("acknowledge") or [None, None]
-        resolve = row.get("resolve") or [None, None]
+        counts = grouped.get(("priority", priority), {})
         times.append(
             Times(
                 priority=priority,
-                acknowledged=row.get("acknowledged", 0),
-                acknowledge_p50=acknowledge[0],
-                acknowledge_p90=acknowledge[1],
-                resolved=row.get("resolved", 0),
-                resolve_p50=resolve[0],
-                resolve_p90=resolve[1],
+                acknowledged=counts.get("acknowledged", 0),
+                acknowledge_p50=values.get(("acknowledged", priority, 0.5)),
+                acknowledge_p90=values.get(("acknowledged", priority, 0.9)),
+                resolved=counts.get("resolved", 0),
+                resolve_p50=values.get(("resolved", priority, 0.5)),
+                resolve_p90=values.get(("resolved", priority, 0.9)),
             )
         )
     return times

@@ -27,12 +27,13 @@ from collections.abc import Callable
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
 
 from golive.models import Application, GoLive, Notification, Site, Unit
-from issues.dashboard import Hour, Percentiles, Ranked, Scope, dashboard
+from issues.dashboard import Hour, Ranked, Scope, dashboard
 from issues.models import Category, Impact, Issue, Urgency
 from issues.services import change_status
 from issues.tests.conftest import LogIssue
@@ -299,9 +300,51 @@ def test_before_the_cutover_there_are_no_hours_and_nothing_has_come_due(
     assert d.staffing.now.percent is None
 
 
-def test_a_percentile_is_between_nothing_and_everything() -> None:
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        Percentiles("created_at", fractions=(0.5, 1.5))
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 10, 13])
+def test_the_percentiles_read_from_the_indexes_are_postgresqls_own(
+    mercy: GoLive,
+    four_west: Unit,
+    ed: Unit,
+    front_desk: Unit,
+    log_issue: LogIssue,
+    count: int,
+) -> None:
+    """Medians and 90th percentiles of uneven durations, for every scope, against
+    percentile_cont over the same issues: the ranks read from either end of the index and the
+    interpolation between them give the very same value."""
+    units = [four_west, ed, front_desk]
+    for n in range(count):
+        issue = log_issue(unit=units[n % 3])
+        Issue.objects.filter(pk=issue.pk).update(
+            acknowledged_at=issue.created_at + dt.timedelta(minutes=7 * n * n % 61, seconds=n),
+            resolved_at=(
+                issue.created_at + dt.timedelta(hours=n % 5, minutes=13 * n % 59) if n % 4 else None
+            ),
+        )
+    scopes = [
+        Scope(go_live=mercy),
+        Scope(go_live=mercy, site=four_west.site),
+        Scope(go_live=mercy, unit=front_desk),
+    ]
+    for scope in scopes:
+        times = {t.priority: t for t in dashboard(scope=scope, now=utc(23)).times}
+        for measure in ("acknowledge", "resolve"):
+            done = f"{measure}d_at"
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT count({done}), percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP "
+                    f"(ORDER BY {done} - created_at) FROM issues_issue WHERE priority = 'P3' "
+                    f"AND {done} IS NOT NULL AND id = ANY(%s)",
+                    [list(scope.issues().values_list("pk", flat=True))],
+                )
+                n, expected = cursor.fetchone()
+            row = times["P3"]
+            got = (getattr(row, f"{measure}_p50"), getattr(row, f"{measure}_p90"))
+            assert getattr(row, f"{measure}d") == n
+            assert got == (tuple(expected) if expected is not None else (None, None)), (
+                scope,
+                measure,
+            )
 
 
 # --- The page -------------------------------------------------------------------------------------
