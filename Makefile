@@ -13,7 +13,7 @@ ARGS ?=
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run seed test bench lint format clean
+.PHONY: install run seed test bench lint format clean backup restore
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,17 @@ test: $(STAMP) lint
 	  python manage.py collectstatic --noinput -v0 && \
 	  python -m pytest $(ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc'
+
+# The whole database to var/backups/golive-<time>.dump (or FILE=...), while golive runs; and back
+# (`make restore FILE=... ARGS="--clean --yes"` replaces the data of a database that has some).
+backup: export DEBUG ?= true
+backup: $(STAMP)
+	$(SERVICES) python manage.py backup $(if $(FILE),--output $(FILE))
+
+restore: export DEBUG ?= true
+restore: $(STAMP)
+	@test -n "$(FILE)" || { echo "Say which backup: make restore FILE=var/backups/....dump"; exit 2; }
+	$(SERVICES) python manage.py restore $(FILE) $(ARGS)
 
 # Benchmarks (not part of `make test`): results and ratios in docs/benchmarks.md.
 bench: export DEBUG ?= true
