@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
+from golive.lib.users import name_from
 from issues.models import Impact, Issue, Urgency
 
 EXPORT_CHUNK = 2000
@@ -130,9 +131,7 @@ def issue_rows(issues: QuerySet[Issue], *, tz: zoneinfo.ZoneInfo) -> Iterator[li
         parent_link,
         external_ref,
     ) in rows.iterator(chunk_size=EXPORT_CHUNK):
-        # How people see a user elsewhere (golive.lib.users.display_name), without loading one
-        # (Django's get_full_name); all three are None without an assignee.
-        assignee = f"{first_name or ''} {last_name or ''}".strip() or username or ""
+        assignee = name_from(first_name, last_name, username)
         yield [
             f"GL-{number}",
             _when(created_at, tz),

@@ -1,6 +1,7 @@
 """URLs of the issues app (namespace `issues`), gathered from one module per area."""
 
 from issues.views import (
+    archive,
     call,
     dashboard,
     detail,
@@ -26,4 +27,5 @@ urlpatterns = [
     *setup.urlpatterns,
     *escalation.urlpatterns,
     *dashboard.urlpatterns,
+    *archive.urlpatterns,
 ]

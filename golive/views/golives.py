@@ -87,6 +87,7 @@ def go_live_tabs(membership: Membership, active: str) -> list[Tab]:
         # The issue log's set-up pages act on the current go-live (named, not imported).
         ("Unit tablets", "issues:tablets", [], MANAGERS),
         ("Issue settings", "issues:setup", [], LEADS),
+        ("Records archive", "issues:archive", [], LEADS),
         ("Webhooks", "golive:webhooks", [pk], LEADS),
     ]
     return [
