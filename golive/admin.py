@@ -11,9 +11,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from golive import audit
 from golive.models import (
     ApiToken,
     Application,
+    AuditEntry,
     Contact,
     EscalationTier,
     GoLive,
@@ -275,6 +277,11 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         except TokenRefused as exc:
             raise ValidationError(str(exc)) from exc
         obj.pk = token.pk
+        audit.record(
+            action=AuditEntry.Action.TOKEN_CREATED,
+            request=request,
+            detail=f"{token.name}, for {token.user}",
+        )
         self.message_user(
             request,
             f"The key of “{token.name}” for {token.user}: {key} — copy it now, it is shown once.",
@@ -283,7 +290,12 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        names = ", ".join(
+            f"{token.name} ({token.user})" for token in queryset.filter(revoked_at=None)
+        )
         count = revoke_api_tokens(tokens=queryset, by=request.user)
+        if count:
+            audit.record(action=AuditEntry.Action.TOKEN_REVOKED, request=request, detail=names)
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
 
 
@@ -320,4 +332,23 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     exclude = ["secret"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read only: the log is append-only."""
+
+    list_display = ["at", "action", "username", "go_live", "detail", "address"]
+    list_filter = ["action"]
+    search_fields = ["username", "detail", "address"]
+    list_select_related = ["go_live"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -6,8 +6,12 @@ class GoliveConfig(AppConfig):
     verbose_name = "Go-live core"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
+        from golive import audit
         from golive.middleware import renewed_at_sign_in
 
         user_logged_in.connect(renewed_at_sign_in, dispatch_uid="golive.renewed_at_sign_in")
+        user_logged_in.connect(audit.signed_in, dispatch_uid="golive.audit.signed_in")
+        user_logged_out.connect(audit.signed_out, dispatch_uid="golive.audit.signed_out")
+        user_login_failed.connect(audit.sign_in_failed, dispatch_uid="golive.audit.failed")

@@ -391,6 +391,58 @@ class Membership(models.Model):
         return f"{self.user} · {self.get_role_display()} · {self.go_live}"
 
 
+class AuditEntry(models.Model):
+    """What a security review asks about: sign-ins (and failed ones), membership changes,
+    exports and API tokens; who, when, from where. Append-only: nothing edits or deletes a row
+    (golive/audit.py writes them)."""
+
+    class Action(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SIGN_OUT = "sign_out", "Signed out"
+        MEMBER_ADDED = "member_added", "Member added"
+        MEMBER_CHANGED = "member_changed", "Membership changed"
+        EXPORT = "export", "Exported"
+        TOKEN_CREATED = "token_created", "API token made"
+        TOKEN_REVOKED = "token_revoked", "API token revoked"
+
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    # Who acted (for a failed sign-in: the account whose name was typed, if there is one).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    # The user name as typed or as it was: kept when the account is deleted later.
+    username = models.CharField(max_length=150, blank=True)
+    # The go-live the action was in; none for signing in and out, which are the user's.
+    go_live = models.ForeignKey(
+        GoLive,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="audit_entries",
+        db_index=False,
+    )
+    detail = models.CharField(max_length=300, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["go_live", "-at"], name="auditentry_golive_idx"),
+            models.Index(fields=["user", "-at"], name="auditentry_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} · {self.username}"
+
+
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def usable(self, now: dt.datetime) -> ApiTokenQuerySet:
         """Tokens that still open the API: not revoked, not expired."""

@@ -5,7 +5,16 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from golive import api as core_api
-from golive.views import directory, golives, health, home, notifications, tokens, webhooks
+from golive.views import (
+    audit,
+    directory,
+    golives,
+    health,
+    home,
+    notifications,
+    tokens,
+    webhooks,
+)
 from issues import api as issues_api
 from issues.views import ack
 from staffing import api as staffing_api
@@ -16,6 +25,7 @@ core_patterns = [
     *notifications.urlpatterns,
     *tokens.urlpatterns,
     *webhooks.urlpatterns,
+    *audit.urlpatterns,
 ]
 
 # The REST API, version 1: each app's api.py names its endpoints (see golive/api.py).

@@ -22,7 +22,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from golive import services
+from golive import audit, services
 from golive.forms import (
     ApplicationForm,
     GoLiveForm,
@@ -31,7 +31,8 @@ from golive.forms import (
     SiteForm,
     UnitForm,
 )
-from golive.models import Application, GoLive, Membership, Role, Site, Unit
+from golive.lib.users import display_name
+from golive.models import Application, AuditEntry, GoLive, Membership, Role, Site, Unit
 from golive.permissions import (
     ALL_ROLES,
     LEADS,
@@ -89,6 +90,7 @@ def go_live_tabs(membership: Membership, active: str) -> list[Tab]:
         ("Issue settings", "issues:setup", [], LEADS),
         ("Records archive", "issues:archive", [], LEADS),
         ("Webhooks", "golive:webhooks", [pk], LEADS),
+        ("Audit log", "golive:audit", [pk], LEADS),
     ]
     return [
         Tab(label, reverse(name, args=args), name == active)
@@ -436,6 +438,12 @@ def members(request: HttpRequest, pk: int) -> HttpResponse:
             )
             member.sites.set(form.cleaned_data["sites"])
             member.units.set(form.cleaned_data["units"])
+            audit.record(
+                action=AuditEntry.Action.MEMBER_ADDED,
+                request=request,
+                go_live=go_live,
+                detail=f"{display_name(user)} as {member.get_role_display().lower()}",
+            )
         messages.success(
             request,
             f"{user.get_full_name() or user.username} is in {go_live.name} as "
@@ -457,10 +465,20 @@ def members(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member, membership = _get_member_for(request, pk)
+    # What it was, for the audit log, read before the form changes the instance.
+    before = _membership_summary(member) if request.method == "POST" else ""
     form = MembershipForm(posted(request), instance=member)
     if form.is_valid():
         with transaction.atomic():
             member = form.save()
+            after = _membership_summary(member)
+            if after != before:
+                audit.record(
+                    action=AuditEntry.Action.MEMBER_CHANGED,
+                    request=request,
+                    go_live=member.go_live_id,
+                    detail=f"{display_name(member.user)}: {before} → {after}",
+                )
         name = member.user.get_full_name() or member.user.username
         messages.success(request, f"{name}'s membership is saved.")
         if member.user_id == request.user.pk and not (
@@ -477,6 +495,13 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
         submit_label="Save membership",
         cancel_url=reverse("golive:members", args=[member.go_live_id]),
     )
+
+
+def _membership_summary(member: Membership) -> str:
+    """A membership as the audit log shows a change to it: role, active or not, limits."""
+    limits = [site.name for site in member.sites.all()] + [unit.name for unit in member.units.all()]
+    state = member.get_role_display() + ("" if member.is_active else " (inactive)")
+    return state + (f", limited to {', '.join(sorted(limits))}" if limits else "")
 
 
 urlpatterns: list[URLPattern] = [

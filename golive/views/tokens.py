@@ -14,7 +14,8 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from golive.models import ApiToken
+from golive import audit
+from golive.models import ApiToken, AuditEntry
 from golive.services import TokenRefused, create_api_token, revoke_api_tokens
 
 LIFETIMES = [
@@ -81,6 +82,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     except TokenRefused as exc:
         form.add_error(None, str(exc))
         return _page(request, form, status=400)
+    audit.record(action=AuditEntry.Action.TOKEN_CREATED, request=request, detail=token.name)
     messages.success(request, f"Token “{token.name}” is made. Copy its key now: it is shown once.")
     return _page(request, TokenForm(), key=key)
 
@@ -91,6 +93,7 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     # Someone else's token is answered as missing, so ids do not leak.
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     if revoke_api_tokens(tokens=ApiToken.objects.filter(pk=token.pk), by=request.user):
+        audit.record(action=AuditEntry.Action.TOKEN_REVOKED, request=request, detail=token.name)
         messages.success(request, f"Token “{token.name}” is revoked: it opens nothing any more.")
     else:
         messages.info(request, f"Token “{token.name}” was revoked already.")

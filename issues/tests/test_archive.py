@@ -19,7 +19,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from golive.models import Contact, GoLive, Unit
-from issues.models import Issue
+from issues.models import Issue, KnownIssue
 from issues.services import add_comment
 from issues.tests.conftest import LogIssue
 from staffing.models import Shift, SupportPerson, SupportRole
@@ -64,6 +64,13 @@ def test_the_archive_holds_every_record_and_describes_each_file_truly(
     first = log_issue(title='=HYPERLINK("http://evil")')
     log_issue(title="Wristband printer jams")
     add_comment(issue=first, actor=agent_alex, body="Printer driver pushed again", internal=True)
+    KnownIssue.objects.create(
+        go_live=closed,
+        issue=first,
+        title="Label printers print blank",
+        problem="After the driver update.",
+        workaround="Use the backup printer.",
+    )
     person = SupportPerson.objects.create(
         go_live=closed, name="Sam Super", role=SupportRole.SUPER_USER, email="sam@mercy.example"
     )
@@ -106,6 +113,14 @@ def test_the_archive_holds_every_record_and_describes_each_file_truly(
     timeline = tables["issue-timeline.csv"]
     note = next(row for row in timeline if row[6] == "Printer driver pushed again")
     assert (note[0], note[3], note[7]) == (first.code, "Alex Agent", "yes")
+    assert [row[:4] for row in tables["known-issues.csv"][1:]] == [
+        [
+            "Label printers print blank",
+            "Being investigated",
+            "After the driver update.",
+            "Use the backup printer.",
+        ]
+    ]
     assert [row[0] for row in tables["roster.csv"][1:]] == ["Sam Super"]
     assert tables["schedule.csv"][1][-1] == "Open (2 places)"
     assert [row[1] for row in tables["contacts.csv"][1:]] == ["Mercy help desk"]

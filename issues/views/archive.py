@@ -10,7 +10,8 @@ from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.views.decorators.http import require_GET
 
-from golive.models import Membership
+from golive import audit
+from golive.models import AuditEntry, Membership
 from golive.permissions import LEADS, role_required
 from issues.archive import (
     ArchiveRefused,
@@ -51,6 +52,9 @@ def archive_download(request: HttpRequest) -> HttpResponse:
         context = {"go_live": go_live, "refusal": str(exc)}
         return render(request, "issues/archive.html", context, status=409)
     built.seek(0)
+    audit.record(
+        action=AuditEntry.Action.EXPORT, request=request, go_live=go_live, detail="Records archive"
+    )
     return FileResponse(built, as_attachment=True, filename=archive_name(go_live))
 
 

@@ -20,9 +20,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from golive import audit
 from golive.forms import PlaceFilterForm
 from golive.lib.csvfile import csv_response
-from golive.models import Membership
+from golive.models import AuditEntry, Membership
 from golive.permissions import DESK, role_required
 from issues.charts import backlog_chart, flow_chart
 from issues.dashboard import Scope, dashboard
@@ -168,6 +169,7 @@ def huddle_pdf(request: HttpRequest) -> HttpResponse:
     report = _report(request, form)
     html = render_to_string("issues/huddle_document.html", {"report": report}, request=request)
     pdf = HTML(string=html, url_fetcher=_fetch_nothing).write_pdf()
+    _audit_export(request, form, "Daily huddle PDF")
     return HttpResponse(
         pdf,
         content_type="application/pdf",
@@ -185,7 +187,18 @@ def huddle_csv(request: HttpRequest) -> HttpResponse:
     go_live = form.go_live
     data = form.cleaned_data
     issues = huddle_issues(go_live, data["site"], data["day"], timezone.now())
+    _audit_export(request, form, "Daily huddle issues CSV")
     return csv_response(issue_rows(issues, tz=go_live.tzinfo), _file_name(form, "csv"))
+
+
+def _audit_export(request: HttpRequest, form: HuddleForm, what: str) -> None:
+    site = form.cleaned_data["site"]
+    audit.record(
+        action=AuditEntry.Action.EXPORT,
+        request=request,
+        go_live=form.go_live,
+        detail=f"{what}, {form.cleaned_data['day']:%Y-%m-%d}" + (f", {site.name}" if site else ""),
+    )
 
 
 urlpatterns: list[URLPattern] = [

@@ -20,8 +20,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from golive import audit
 from golive.lib.csvfile import csv_response
-from golive.models import Membership
+from golive.models import AuditEntry, Membership
 from golive.permissions import DESK, role_required
 from golive.views.golives import posted_next
 from issues.access import VIEWERS, WORKERS, visible_issues
@@ -162,6 +163,12 @@ def queue_export(request: HttpRequest) -> HttpResponse:
         visible_issues(membership), read_filters(form), user_id=request.user.pk, now=timezone.now()
     )
     filename = f"issues-{go_live.file_stem}-{go_live.local_now():%Y-%m-%d-%H%M}.csv"
+    audit.record(
+        action=AuditEntry.Action.EXPORT,
+        request=request,
+        go_live=go_live,
+        detail=f"Issues CSV {filter_query(form)}".strip(),
+    )
     return csv_response(issue_rows(issues, tz=go_live.tzinfo), filename)
 
 

@@ -22,8 +22,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from golive import audit
 from golive.lib.csvfile import csv_response
-from golive.models import Membership, Role, Unit
+from golive.models import AuditEntry, Membership, Role, Unit
 from golive.permissions import MANAGERS, check_role, managed_units, membership_for, role_required
 from golive.views.golives import form_page, go_live_membership, posted
 from staffing import roster
@@ -293,6 +294,9 @@ def roster_export(request: HttpRequest) -> HttpResponse:
     go_live = _current(request).go_live
     today = go_live.local_now().date()
     filename = f"roster-{go_live.file_stem}-{today:%Y-%m-%d}.csv"
+    audit.record(
+        action=AuditEntry.Action.EXPORT, request=request, go_live=go_live, detail="Roster CSV"
+    )
     return csv_response(roster.roster_rows(go_live), filename)
 
 
@@ -309,6 +313,12 @@ def schedule_export(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         first_day, last_day = form.cleaned_data["first_day"], form.cleaned_data["last_day"]
         filename = f"schedule-{go_live.file_stem}-{first_day:%Y-%m-%d}-to-{last_day:%Y-%m-%d}.csv"
+        audit.record(
+            action=AuditEntry.Action.EXPORT,
+            request=request,
+            go_live=go_live,
+            detail=f"Schedule CSV, {first_day:%Y-%m-%d} to {last_day:%Y-%m-%d}",
+        )
         rows = roster.schedule_rows(
             go_live,
             first_day=first_day,
