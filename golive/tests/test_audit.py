@@ -141,3 +141,6 @@ def test_the_log_page_costs_the_same_queries_for_5_or_80_entries(
         counts.append(len(queries.captured_queries))
 
     assert counts[0] == counts[1]
+    # 80 entries are two pages; the next page's link keeps the filter.
+    filtered = client.get(url, {"action": A.EXPORT}).content.decode()
+    assert 'href="?action=export&amp;page=2">Older</a>' in filtered

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
+from django.utils.http import urlencode
 
 from golive.audit import entries_for
 from golive.models import AuditEntry
@@ -32,10 +33,18 @@ def audit_log(request: HttpRequest, pk: int) -> HttpResponse:
     membership = go_live_membership(request, pk, LEADS)
     form = AuditFilterForm(request.GET or None)
     entries = entries_for(membership.go_live)
-    if form.is_valid() and form.cleaned_data["action"]:
-        entries = entries.filter(action=form.cleaned_data["action"])
+    action = form.cleaned_data["action"] if form.is_valid() else ""
+    if action:
+        entries = entries.filter(action=action)
     page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
-    context = go_live_page(membership, "golive:audit", form=form, page=page)
+    context = go_live_page(
+        membership,
+        "golive:audit",
+        form=form,
+        page=page,
+        # The pages' links keep the filter.
+        filter_query=f"{urlencode({'action': action})}&" if action else "",
+    )
     return render(request, "golive/audit.html", context)
 
 
