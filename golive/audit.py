@@ -65,6 +65,19 @@ def signed_out(
         record(action=A.SIGN_OUT, request=request, user=user)
 
 
+def locked_out(sender: Any, request: HttpRequest, username: str, **kwargs: Any) -> None:
+    """django-axes locked this name and address out after too many failed sign-ins."""
+    typed = str(username or "")[:150]
+    account = get_user_model().objects.filter(username=typed).first() if typed else None
+    record(
+        action=A.LOCKED_OUT,
+        request=request,
+        user=account,
+        username=typed,
+        detail="Too many failed sign-ins from this address: refused for a while.",
+    )
+
+
 def sign_in_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:

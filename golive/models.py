@@ -399,6 +399,7 @@ class AuditEntry(models.Model):
     class Action(models.TextChoices):
         SIGN_IN = "sign_in", "Signed in"
         SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        LOCKED_OUT = "locked_out", "Locked out"
         SIGN_OUT = "sign_out", "Signed out"
         MEMBER_ADDED = "member_added", "Member added"
         MEMBER_CHANGED = "member_changed", "Membership changed"

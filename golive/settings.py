@@ -5,6 +5,7 @@ missing SECRET_KEY stops the process at start-up instead of running with a guess
 See the configuration table in README.md for every variable.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -106,6 +107,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -135,6 +137,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "golive.middleware.CurrentGoLiveMiddleware",
     "issues.access.TabletMiddleware",
+    # Answers a locked-out sign-in with the lockout page (django-axes); last, as it asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "golive.urls"
@@ -315,6 +319,22 @@ WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 10)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 
 # --- Auth and sessions ----------------------------------------------------------------------------
+
+# Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one user name
+# from one address, that pair is refused for LOGIN_LOCKOUT_MINUTES, even with the right password.
+# By pair, not by name alone, so that nobody can lock a colleague out from elsewhere; the address
+# is the one the server sees (as for the tablets: X-Forwarded-For is not trusted). Staff unlock
+# early in the admin (Access attempts) or with `manage.py axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -8,6 +8,7 @@ import time_machine
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 
 from golive.management.commands.seed_demo import DEFAULT_PASSWORD, GO_LIVE_NAME
 from golive.models import Contact, EscalationTier, GoLive, Membership, Role, Site, Unit
@@ -88,18 +89,24 @@ def test_it_gives_one_user_per_role_with_the_expected_limits(seeded: GoLive) -> 
     assert admin.role == Role.COMMAND_CENTER_LEAD
 
 
+def signs_in(client: Client, username: str, password: str) -> bool:
+    """Through the sign-in page, as people do (the throttling backend needs the request)."""
+    client.post(reverse("login"), {"username": username, "password": password})
+    return "_auth_user_id" in client.session
+
+
 @pytest.mark.parametrize("username", DEMO_USERS)
 def test_each_demo_user_can_sign_in_with_the_demo_password(
     seeded: GoLive, client: Client, username: str
 ) -> None:
-    assert client.login(username=username, password=DEFAULT_PASSWORD)
+    assert signs_in(client, username, DEFAULT_PASSWORD)
 
 
 def test_a_chosen_password_replaces_the_default(seeded: GoLive, client: Client) -> None:
     output = seed("--password", "another-demo-secret")
 
-    assert client.login(username="agent", password="another-demo-secret")
-    assert not client.login(username="agent", password=DEFAULT_PASSWORD)
+    assert not signs_in(client, "agent", DEFAULT_PASSWORD)
+    assert signs_in(client, "agent", "another-demo-secret")
     assert "another-demo-secret" in output
 
 
