@@ -67,14 +67,11 @@ def signed_out(
 
 def locked_out(sender: Any, request: HttpRequest, username: str, **kwargs: Any) -> None:
     """django-axes locked this name and address out after too many failed sign-ins."""
-    typed = str(username or "")[:150]
-    account = get_user_model().objects.filter(username=typed).first() if typed else None
-    record(
-        action=A.LOCKED_OUT,
-        request=request,
-        user=account,
-        username=typed,
-        detail="Too many failed sign-ins from this address: refused for a while.",
+    _attempt(
+        A.LOCKED_OUT,
+        request,
+        username,
+        "Too many failed sign-ins from this address: refused for a while.",
     )
 
 
@@ -82,12 +79,13 @@ def sign_in_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     # Django masks the password in `credentials`; only the name typed is kept.
-    typed = str(credentials.get("username") or "")[:150]
-    account = get_user_model().objects.filter(username=typed).first() if typed else None
-    record(
-        action=A.SIGN_IN_FAILED,
-        request=request,
-        user=account,
-        username=typed,
-        detail="" if account is not None else "No account has this user name.",
-    )
+    _attempt(A.SIGN_IN_FAILED, request, credentials.get("username"), "")
+
+
+def _attempt(action: str, request: HttpRequest | None, typed: object, detail: str) -> None:
+    """A refused sign-in, under the account whose name was typed if there is one."""
+    name = str(typed or "")[:150]
+    account = get_user_model().objects.filter(username=name).first() if name else None
+    if account is None and action == A.SIGN_IN_FAILED:
+        detail = "No account has this user name."
+    record(action=action, request=request, user=account, username=name, detail=detail)
