@@ -428,3 +428,25 @@ def test_core_lists_read_a_constant_number_of_queries(
 
     # Token, membership, count, page (+ the contacts' units and applications).
     assert counts == {"units/": 4, "sites/": 4, "contacts/": 6, "tiers/": 4}
+
+
+def test_the_token_page_reads_the_same_queries_for_1_or_8_tokens(
+    client_for: Callable[[User], Client], lead_lena: User, agent_alex: User
+) -> None:
+    client = client_for(lead_lena)
+    client.get("/account/api-tokens/")
+    counts = []
+    for total in (1, 8):
+        while ApiToken.objects.filter(user=lead_lena).count() < total:
+            token, _key = create_api_token(
+                user=lead_lena, name="Bot", created_by=lead_lena, expires_at=None
+            )
+            ApiToken.objects.filter(pk=token.pk).update(
+                revoked_at=timezone.now(), revoked_by=agent_alex
+            )
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/account/api-tokens/")
+        counts.append(len(queries.captured_queries))
+        assert page.content.decode().count("by Alex Agent") == total
+
+    assert counts[0] == counts[1]
