@@ -79,6 +79,26 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(
     assert agent_alex.check_password("morning-huddle-at-ten")
 
 
+def test_a_tampered_or_too_old_reset_link_changes_nothing(client: Client, agent_alex: User) -> None:
+    client.post(reverse("password_reset"), {"email": "agent_alex@example.org"})
+    found = re.search(r"/accounts/reset/([^/\s]+)/([^/\s]+)/", mail.outbox[0].body)
+    assert found is not None
+    uid, token = found.groups()
+    # The token with its last character changed; then the real one after Django's three days
+    # (PASSWORD_RESET_TIMEOUT, left at its default).
+    tampered = client.get(
+        f"/accounts/reset/{uid}/{token[:-1]}{'a' if token[-1] != 'a' else 'b'}/", follow=True
+    )
+    assert b"This link no longer works" in tampered.content
+    fresh = Client().get(f"/accounts/reset/{uid}/{token}/", follow=True)
+    assert b"Choose a new password" in fresh.content
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=4)):
+        too_old = client.get(f"/accounts/reset/{uid}/{token}/", follow=True)
+    assert b"This link no longer works" in too_old.content
+    agent_alex.refresh_from_db()
+    assert agent_alex.check_password(PASSWORD)
+
+
 def test_a_session_ends_after_the_idle_time_but_not_while_in_use(
     client: Client, agent_alex: User, settings: object
 ) -> None:

@@ -466,6 +466,17 @@ def test_a_member_cannot_log_for_a_unit_that_is_not_theirs(
     ("photo", "message"),
     [
         (upload(b"%PDF-1.7 not a picture at all"), "This file is not a photo"),
+        # Script dressed as a picture: an SVG (as itself and behind a .jpg name) and HTML.
+        (
+            upload(
+                b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+                "a.svg",
+                "image/svg+xml",
+            ),
+            "This file is not a photo",
+        ),
+        (upload(b'<svg onload="alert(1)"/>'), "This file is not a photo"),
+        (upload(b"<html><script>alert(1)</script></html>"), "This file is not a photo"),
         (upload(picture("GIF"), "a.gif", "image/gif"), "This file is not a photo"),
         (upload(b""), "This file is not a photo"),
         (upload(picture("JPEG")[:200]), "could not be read"),
