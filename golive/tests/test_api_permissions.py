@@ -16,10 +16,13 @@ from django.test import Client
 
 from golive.models import Contact, EscalationTier, GoLive, Site, Unit
 from golive.services import create_api_token
-from issues.models import Category, Impact, Issue, Urgency
-from issues.services import create_issue, ensure_issue_setup
+from issues.models import Category, Issue
+from issues.tests.conftest import LogIssue, log_issue, printing, setup
 from staffing.models import Shift, SupportPerson, SupportRole
 from staffing.services import assign_person
+
+# The issue log's fixtures, used here as its own tests use them.
+__all__ = ["log_issue", "printing", "setup"]
 
 CAST = [
     "lead_lena",
@@ -108,20 +111,11 @@ def scene(
     super_sam: User,
     nurse_nina: User,
     outsider_oscar: User,
+    log_issue: LogIssue,
+    printing: Category,
 ) -> dict[str, object]:
     """An issue on 4 West reported by the nurse, a shift on 4 West with super_sam on it now."""
-    ensure_issue_setup(go_live=mercy)
-    category = Category.objects.filter(go_live=mercy, is_active=True).first()
-    assert category is not None
-    issue, _ = create_issue(
-        go_live=mercy,
-        unit=four_west,
-        category_id=category.pk,
-        title="Labels print blank",
-        impact=Impact.SEVERAL,
-        urgency=Urgency.WORKAROUND,
-        reporter_user=nurse_nina,
-    )
+    issue = log_issue(reporter_user=nurse_nina)
     person = SupportPerson.objects.create(
         go_live=mercy,
         name="Sam Super",
@@ -146,7 +140,7 @@ def scene(
         "person": person.pk,
         "shift": shift.pk,
         "number": issue.number,
-        "category": category.pk,
+        "category": printing.pk,
         "agent": agent_alex.pk,
         "tier": tiers["command"].pk,
         "issue": issue,

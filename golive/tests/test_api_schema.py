@@ -4,7 +4,7 @@ the shape the schema promises, for inputs schemathesis makes up from the schema 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import schemathesis
@@ -25,11 +25,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from golive.models import EscalationTier, GoLive, Unit
+from golive.models import GoLive
 from golive.services import create_api_token
 from golive.wsgi import application
-from issues.models import Category, Impact, Issue, Urgency
-from issues.services import create_issue
+from issues.models import Issue
+from issues.tests.conftest import LogIssue, log_issue, printing, setup
+
+# The issue log's fixtures, used here as its own tests use them.
+__all__ = ["log_issue", "printing", "setup"]
 
 # Examples per operation: enough to try each parameter's edges, bounded to keep the suite quick.
 EXAMPLES = 15
@@ -67,27 +70,9 @@ def api_schema(db: None) -> Iterator[BaseSchema]:
 
 
 @pytest.fixture
-def world(
-    mercy: GoLive,
-    four_west: Unit,
-    tiers: dict[str, EscalationTier],
-    lead_lena: User,
-    api_for: Callable[[User], Client],
-) -> dict[str, object]:
+def world(mercy: GoLive, lead_lena: User, log_issue: LogIssue) -> dict[str, object]:
     """A go-live with an issue, and the lead's token: the ids the generated requests aim at."""
-    from issues.services import ensure_issue_setup
-
-    ensure_issue_setup(go_live=mercy)
-    category = Category.objects.filter(go_live=mercy).first()
-    assert category is not None
-    issue, _ = create_issue(
-        go_live=mercy,
-        unit=four_west,
-        category_id=category.pk,
-        title="Labels print blank",
-        impact=Impact.SEVERAL,
-        urgency=Urgency.WORKAROUND,
-    )
+    issue = log_issue()
     _token, key = create_api_token(
         user=lead_lena, name="fuzz", created_by=lead_lena, expires_at=None
     )

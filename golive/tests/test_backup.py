@@ -20,10 +20,12 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from golive.models import EscalationTier, GoLive, Unit
+from golive.models import GoLive
 from golive.services import create_api_token
-from issues.models import Category, Impact, Urgency
-from issues.services import create_issue, ensure_issue_setup
+from issues.tests.conftest import LogIssue, log_issue, printing, setup
+
+# The issue log's fixtures, used here as its own tests use them.
+__all__ = ["log_issue", "printing", "setup"]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,20 +75,10 @@ def test_a_backup_restored_into_a_fresh_database_is_served_by_golive(
     tmp_path: Path,
     fresh_database: str,
     mercy: GoLive,
-    four_west: Unit,
-    tiers: dict[str, EscalationTier],
     lead_lena: User,
+    log_issue: LogIssue,
 ) -> None:
-    ensure_issue_setup(go_live=mercy)
-    printing = Category.objects.get(go_live=mercy, name="Printing / labels")
-    issue, _ = create_issue(
-        go_live=mercy,
-        unit=four_west,
-        category_id=printing.pk,
-        title="Wristband printer jams",
-        impact=Impact.SEVERAL,
-        urgency=Urgency.WORKAROUND,
-    )
+    issue = log_issue(title="Wristband printer jams")
     _token, key = create_api_token(
         user=lead_lena, name="archive", created_by=lead_lena, expires_at=None
     )

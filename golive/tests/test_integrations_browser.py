@@ -13,12 +13,14 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from golive.models import EscalationTier, GoLive, Unit, WebhookEndpoint
+from golive.models import GoLive, WebhookEndpoint
 from golive.outbox import deliver_due_notifications
 from golive.tests.conftest import Receiver
-from issues.models import Category, Impact, Urgency
-from issues.services import create_issue, ensure_issue_setup
+from issues.tests.conftest import LogIssue, log_issue, printing, setup
 from issues.tests.test_browser_queue import sign_in
+
+# The issue log's fixtures, used here as its own tests use them.
+__all__ = ["log_issue", "printing", "setup"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,12 +70,9 @@ def test_the_lead_registers_a_webhook_and_sees_its_first_delivery(
     live_server: LiveServer,
     lead_lena: User,
     mercy: GoLive,
-    four_west: Unit,
-    tiers: dict[str, EscalationTier],
+    log_issue: LogIssue,
     receiver: Receiver,
 ) -> None:
-    ensure_issue_setup(go_live=mercy)
-    printing = Category.objects.get(go_live=mercy, name="Printing / labels")
     sign_in(page, live_server, lead_lena)
     page.goto(live_server.url + reverse("golive:webhooks", args=[mercy.pk]))
     page.get_by_role("link", name="Add endpoint").click()
@@ -89,14 +88,7 @@ def test_the_lead_registers_a_webhook_and_sees_its_first_delivery(
     assert endpoint.events == ["issue.created", "issue.resolved"]
     receiver.secret = page.get_by_test_id("webhook-secret").inner_text()
 
-    create_issue(
-        go_live=mercy,
-        unit=four_west,
-        category_id=printing.pk,
-        title="Wristband printer jams",
-        impact=Impact.SEVERAL,
-        urgency=Urgency.WORKAROUND,
-    )
+    log_issue(title="Wristband printer jams")
     # The worker's part, done here: the delivery sweep sends what is due.
     assert deliver_due_notifications() == 1
 
@@ -105,3 +97,21 @@ def test_the_lead_registers_a_webhook_and_sees_its_first_delivery(
     [delivery] = receiver.received
     assert delivery.signature_ok and delivery.fresh
     assert json.loads(delivery.body)["data"]["title"] == "Wristband printer jams"
+
+
+def test_the_lead_reads_who_signed_in_and_what_was_exported_in_the_audit_log(
+    page: Page, live_server: LiveServer, lead_lena: User, mercy: GoLive
+) -> None:
+    sign_in(page, live_server, lead_lena)
+    # A download, with the browser's session: logged as an export.
+    assert page.request.get(live_server.url + reverse("staffing:roster_export")).ok
+    page.goto(live_server.url + reverse("golive:detail", args=[mercy.pk]))
+    page.get_by_role("link", name="Audit log").click()
+
+    entries = page.get_by_test_id("audit-entries")
+    expect(entries).to_contain_text("Signed in")
+    expect(entries).to_contain_text("Roster CSV")
+    page.get_by_label("What").select_option("export")
+    page.get_by_role("button", name="Show").click()
+    expect(entries.locator("tbody tr")).to_have_count(1)
+    expect(entries).to_contain_text("Exported")
