@@ -13,7 +13,7 @@ ARGS ?=
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run seed test bench lint format clean backup restore
+.PHONY: install run seed test bench lint format clean backup restore audit chaos
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,14 @@ test: $(STAMP) lint
 	  python -m pytest $(ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc'
 
+# Fault tests (not part of `make test`, about 3 minutes): real gunicorn, Celery worker and beat on a
+# PostgreSQL and a Redis of their own under var/chaos, stopped, restarted and killed on purpose. No
+# embedded-services wrapper: the tests own the servers they stop.
+chaos: export DEBUG ?= true
+chaos: $(STAMP)
+	python -m pytest -m chaos golive/tests/chaos $(ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
 # The whole database to var/backups/golive-<time>.dump (or FILE=...), while golive runs; and back
 # (`make restore FILE=... ARGS="--clean --yes"` replaces the data of a database that has some).
 backup: export DEBUG ?= true
@@ -67,6 +75,10 @@ bench: $(STAMP)
 	  python bench/staffing_bench.py && python bench/issues_bench.py && \
 	  python bench/escalation_bench.py && python bench/exports_bench.py && \
 	  python bench/dashboard_bench.py && python bench/api_bench.py'
+
+# Known vulnerabilities in every installed package (PyPI's advisory data); fails on any found.
+audit: $(STAMP)
+	$(BIN)/python -m pip_audit --progress-spinner off --skip-editable
 
 lint: $(STAMP)
 	ruff check .

@@ -4,15 +4,23 @@
 so the message exists exactly when the event does. Delivery is a Celery task enqueued after
 commit; when the broker is down the row simply waits for the beat sweep. A row is claimed by one
 conditional UPDATE before sending, so the task and any number of sweeps never send it twice.
+
+A worker that dies between sending and recording it leaves the row claimed; once the claim's lease
+(OUTBOX_SENDING_LEASE_SECONDS) runs out the row is sent again: never lost, but possibly received
+twice, as nobody can know whether the first attempt arrived. Every attempt of a row therefore
+carries the same identity for the receiving end to drop a repeat by: a webhook its delivery id,
+an SMS its dedupe key as the gateway's Idempotency-Key, an email its Message-ID.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -282,7 +290,9 @@ def _send(notification: Notification) -> None:
         text = notification.subject
         if notification.body:
             text = f"{notification.subject}\n{notification.body}"
-        get_sms_backend().send(to=notification.recipient_address, body=text)
+        get_sms_backend().send(
+            to=notification.recipient_address, body=text, key=notification.dedupe_key
+        )
     elif notification.channel == Notification.Channel.WEBHOOK:
         from golive import webhooks  # webhooks imports this module
 
@@ -303,4 +313,12 @@ def _send_email(notification: Notification) -> None:
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[address],
+        headers={"Message-ID": message_id(notification)},
     ).send()
+
+
+def message_id(notification: Notification) -> str:
+    """The email's Message-ID, the same on every attempt and from every worker: its dedupe key's
+    digest at the site's host name (a Message-ID allows no colon, which dedupe keys hold)."""
+    digest = hashlib.sha256(notification.dedupe_key.encode()).hexdigest()[:32]
+    return f"<{digest}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"

@@ -24,20 +24,25 @@ class SmsError(Exception):
 
 
 class SmsBackend:
-    def send(self, *, to: str, body: str) -> None:
-        """Send `body` to the number `to`; raise SmsError when it was not accepted."""
+    def send(self, *, to: str, body: str, key: str = "") -> None:
+        """Send `body` to the number `to`; raise SmsError when it was not accepted.
+
+        `key` names the message, the same on every attempt: a gateway that honours it sends a
+        message that is tried again (its first attempt's answer lost) only once.
+        """
         raise NotImplementedError
 
 
 class LoggingSmsBackend(SmsBackend):
     """Writes each message to the log instead of sending it (development)."""
 
-    def send(self, *, to: str, body: str) -> None:
+    def send(self, *, to: str, body: str, key: str = "") -> None:
         logger.info("SMS to %s: %s", to, body)
 
 
 class HttpGatewaySmsBackend(SmsBackend):
-    """POSTs {"to", "from", "body"} as JSON with a bearer token; any 2xx answer means accepted."""
+    """POSTs {"to", "from", "body"} as JSON with a bearer token, and the message's key as its
+    Idempotency-Key header; any 2xx answer means accepted."""
 
     def __init__(self) -> None:
         self.url = settings.SMS_GATEWAY_URL
@@ -55,10 +60,12 @@ class HttpGatewaySmsBackend(SmsBackend):
         self.sender = settings.SMS_FROM
         self.timeout = settings.SMS_GATEWAY_TIMEOUT
 
-    def send(self, *, to: str, body: str) -> None:
+    def send(self, *, to: str, body: str, key: str = "") -> None:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        if key:
+            headers["Idempotency-Key"] = key
         request = urllib.request.Request(
             self.url,
             data=json.dumps({"to": to, "from": self.sender, "body": body}).encode(),

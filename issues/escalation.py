@@ -7,8 +7,9 @@ The sweep claims due issues (`next_escalation_at` passed, through its partial in
 timeline events and its notifications (outbox rows whose dedupe key names the issue, the round,
 the level, the recipient and the channel) in that transaction. So two sweeps never take the same
 issue, a sweep killed half-way leaves nothing behind and repeats nothing, and after an outage
-each level due is performed once, in one pass. An issue the sweep cannot handle is logged and
-left due; the auditor (every 5 minutes) tries such stuck issues again one by one.
+each level due is performed once, in one pass, with someone named on several of those levels
+told once, of the highest. An issue the sweep cannot handle is logged and left due; the auditor
+(every 5 minutes) tries such stuck issues again one by one.
 
 Each email and SMS of a step carries its signed acknowledge link (an SMS also its one-time code,
 issues/acks.py): its recipient can stop the escalation from the message.
@@ -395,10 +396,23 @@ def _escalate(issue: Issue, sweep: _Sweep) -> None:
             )
         # A round someone acknowledged from a message performs no more steps.
         steps = plan_steps(issue.escalation_plan) if issue.escalation_stopped_at is None else []
-        for step, at in step_times(issue, steps):
-            if at is not None and at <= now and step.position not in issue.escalation_done:
-                _perform(issue, step, sweep)
-                issue.escalation_done = [*issue.escalation_done, step.position]
+        due = [
+            step
+            for step, at in step_times(issue, steps)
+            if at is not None and at <= now and step.position not in issue.escalation_done
+        ]
+        reached = [(step, *_recipients(issue, step, sweep)) for step in due]
+        # Levels due together (after an outage, or steps without a wait) are all performed, but
+        # someone named on several is told once, of the highest that can reach them.
+        highest = {
+            recipient.key: step.position
+            for step, recipients, _ in reached
+            for recipient in recipients
+            if any(recipient.address(channel) is not None for channel in step.channels)
+        }
+        for step, recipients, notes in reached:
+            _perform(issue, step, recipients, notes, sweep, highest)
+        issue.escalation_done = [*issue.escalation_done, *(step.position for step in due)]
     issue.next_escalation_at = next_escalation_time(
         issue, targets.warn_at if targets is not None else None
     )
@@ -493,10 +507,10 @@ def _contacts(contacts: Iterable[Contact]) -> list[Recipient]:
     ]
 
 
-def _perform(issue: Issue, step: PlanStep, sweep: _Sweep) -> None:
-    """Tell the step's tier (or the next tier anyone can be reached in) and its named contacts,
-    on each of its channels; write what was done on the timeline."""
-    level = step.position
+def _recipients(issue: Issue, step: PlanStep, sweep: _Sweep) -> tuple[list[Recipient], list[str]]:
+    """Whom the step tells: its tier's people and contacts (or those of the next tier anyone can
+    be reached in, the command center alerted of the gap) and its named contacts; and the notes
+    for the timeline."""
     notes: list[str] = []
     recipients: list[Recipient] = []
     if step.tier_id is not None:
@@ -515,7 +529,20 @@ def _perform(issue: Issue, step: PlanStep, sweep: _Sweep) -> None:
         if reached is not None:
             recipients += _people(reached, issue.unit) + _contacts(reached.contacts)
     named = [c for pk in step.contact_ids if (c := sweep.contact(pk)) is not None]
-    recipients += _contacts(named)
+    return recipients + _contacts(named), notes
+
+
+def _perform(
+    issue: Issue,
+    step: PlanStep,
+    recipients: list[Recipient],
+    notes: list[str],
+    sweep: _Sweep,
+    highest: dict[str, int],
+) -> None:
+    """Tell the recipients on each of the step's channels, but those whose `highest` level due now
+    (by recipient key) is above this one; write what was done on the timeline."""
+    level = step.position
     why = (
         f"not acknowledged since {_clock(issue, issue.respond_by)}"
         if step.trigger == _T.NO_RESPONSE and issue.respond_by is not None
@@ -525,12 +552,16 @@ def _perform(issue: Issue, step: PlanStep, sweep: _Sweep) -> None:
     )
     subject = f"Escalation L{level}: {issue.code} {issue.priority} {issue.title}"
     body = f"{issue.unit} · {issue.category}. {issue.code} is {why}."
-    told: dict[str, list[str]] = {}
+    ways: dict[str, list[str]] = {}
+    higher: list[str] = []
     seen: set[str] = set()
     for recipient in recipients:
         if recipient.key in seen:
             continue
         seen.add(recipient.key)
+        if highest.get(recipient.key, level) > level:
+            higher.append(f"{recipient.name} (L{highest[recipient.key]})")
+            continue
         for channel in step.channels:
             sent = sweep.notify(
                 issue,
@@ -545,8 +576,11 @@ def _perform(issue: Issue, step: PlanStep, sweep: _Sweep) -> None:
                 step=step,
             )
             if sent:
-                told.setdefault(recipient.name, []).append(_CHANNEL_WORDS[channel])
-    who = "; ".join(f"{name} ({', '.join(ways)})" for name, ways in told.items())
+                ways.setdefault(recipient.name, []).append(_CHANNEL_WORDS[channel])
+    who = "; ".join(f"{name} ({', '.join(channels)})" for name, channels in ways.items())
+    said = [f"told {who}."] if who else [] if higher else ["nobody could be told."]
+    if higher:
+        said.append(f"Told of a higher level at once: {', '.join(higher)}.")
     sweep.hooks.append(
         webhooks.Occurrence(
             go_live_id=issue.go_live_id,
@@ -566,9 +600,7 @@ def _perform(issue: Issue, step: PlanStep, sweep: _Sweep) -> None:
     )
     sweep.event(
         issue,
-        f"Level {level} ({_T(step.trigger).label.lower()}): "
-        + (f"told {who}." if who else "nobody could be told.")
-        + (f" {' '.join(notes)}" if notes else ""),
+        f"Level {level} ({_T(step.trigger).label.lower()}): " + " ".join([*said, *notes]),
     )
 
 

@@ -1,6 +1,7 @@
 """The outbox: one row per dedupe key, delivery after commit, retries with backoff, one send only."""
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 import pytest
@@ -280,6 +281,29 @@ def abandoned_claim(lead_lena: User, mercy: GoLive, settings: Settings) -> Notif
         status=Notification.Status.SENDING, attempts=1, claimed_at=NOW
     )
     return notification
+
+
+def test_an_email_sent_again_after_a_lost_claim_keeps_its_message_id(
+    lead_lena: User, mercy: GoLive, settings: Settings
+) -> None:
+    settings.SITE_URL = "https://golive.mercy.example"
+    settings.OUTBOX_SENDING_LEASE_SECONDS = 300
+    with time_machine.travel(NOW, tick=False) as clock:
+        notification = email_to(lead_lena, mercy)
+        assert deliver_notification(notification_id=notification.pk) is True
+        # As if the worker had died after sending, before recording it: the claim is left.
+        Notification.objects.filter(pk=notification.pk).update(
+            status=Notification.Status.SENDING, sent_at=None, claimed_at=NOW
+        )
+        clock.shift(dt.timedelta(seconds=301))
+        assert deliver_due_notifications() == 1
+        other = email_to(lead_lena, mercy, key="reminder:2:lena")
+        assert deliver_notification(notification_id=other.pk) is True
+
+    first, again, another = (message.message()["Message-ID"] for message in mail.outbox)
+    # Mail systems that see a Message-ID twice may drop the second copy.
+    assert first == again != another
+    assert re.fullmatch(r"<[0-9a-f]{32}@golive\.mercy\.example>", first)
 
 
 def test_a_row_stuck_in_sending_past_the_lease_is_offered_again(

@@ -46,6 +46,7 @@ def gateway(settings: Settings) -> Iterator[Gateway]:
                     "path": self.path,
                     "authorization": self.headers.get("Authorization"),
                     "content_type": self.headers.get("Content-Type"),
+                    "idempotency_key": self.headers.get("Idempotency-Key"),
                     "json": json.loads(self.rfile.read(length)),
                 }
             )
@@ -181,3 +182,8 @@ def test_a_gateway_error_puts_the_sms_back_to_pending_with_backoff(
     assert notification.status == Notification.Status.SENT
     assert notification.attempts == 2
     assert len(gateway.requests) == 2
+    # Both attempts name the message alike: a gateway whose answer was lost can drop the repeat.
+    assert [request["idempotency_key"] for request in gateway.requests] == [
+        notification.dedupe_key,
+        notification.dedupe_key,
+    ]

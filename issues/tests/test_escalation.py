@@ -149,6 +149,48 @@ def test_after_an_outage_it_reaches_the_level_due_now_with_one_message_per_level
     assert issue.next_escalation_at == now + 12 * H
 
 
+def test_someone_on_several_levels_due_at_once_is_told_once_of_the_highest(
+    now: dt.datetime,
+    log_issue: LogIssue,
+    desk: Contact,
+    analyst: Contact,
+    tiers: dict[str, EscalationTier],
+    mercy: GoLive,
+) -> None:
+    # The duty manager is named on both response steps, as command centers often do.
+    duty = Contact.objects.create(
+        go_live=mercy, tier=tiers["leadership"], name="Duty manager", email="duty@mercy.example"
+    )
+    path = EscalationPath.objects.get(go_live=mercy, priority=Priority.P3, category=None)
+    for step in path.steps.filter(position__in=[1, 2]):
+        step.contacts.add(duty)
+    on_time = log_issue()
+    escalate_due_issues(now=now + 2 * H)
+    late = log_issue(title="Scanner offline")
+
+    # Sweeps on time tell the duty manager of each level; after an outage, of level 2 only.
+    assert escalate_due_issues(now=now + 5 * H) == 2
+
+    assert sent(on_time) == [
+        f"escalation:{on_time.pk}:r1:l1:contact{desk.pk}:email",
+        f"escalation:{on_time.pk}:r1:l1:contact{duty.pk}:email",
+        f"escalation:{on_time.pk}:r1:l2:contact{analyst.pk}:email",
+        f"escalation:{on_time.pk}:r1:l2:contact{duty.pk}:email",
+    ]
+    assert sent(late) == [
+        f"escalation:{late.pk}:r1:l1:contact{desk.pk}:email",
+        f"escalation:{late.pk}:r1:l2:contact{analyst.pk}:email",
+        f"escalation:{late.pk}:r1:l2:contact{duty.pk}:email",
+    ]
+    assert [e for e in escalation_events(late) if e.startswith("Level")] == [
+        "Level 1 (still not acknowledged): told Mercy help desk (email). Told of a higher level "
+        "at once: Duty manager (L2).",
+        "Level 2 (still not acknowledged): told Cara Command (email); Duty manager (email).",
+    ]
+    late.refresh_from_db()
+    assert late.escalation_done == [1, 2]
+
+
 def test_acknowledging_stops_the_response_escalation_at_once(
     now: dt.datetime, log_issue: LogIssue, desk: Contact, analyst: Contact, agent_alex: User
 ) -> None:

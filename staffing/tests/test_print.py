@@ -3,10 +3,12 @@
 import datetime as dt
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
@@ -87,8 +89,10 @@ def test_the_sheet_prints_portrait_with_a_page_per_shift_and_no_navigation(
 ) -> None:
     page = client_for(lead_lena).get(sheet(four_west)).content.decode()
 
-    assert "@page { size: portrait;" in page
-    assert ".gl-print-block + .gl-print-block { break-before: page; }" in page
+    assert 'href="/static/css/print.css"' in page
+    css = Path(finders.find("css/print.css")).read_text()
+    assert "@page { size: portrait;" in css
+    assert ".gl-print-block + .gl-print-block { break-before: page; }" in css
     assert page.count('class="gl-print-block"') == 2
     assert 'class="gl-no-print' in page
 

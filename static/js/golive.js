@@ -20,3 +20,22 @@
   tick();
   setInterval(tick, 15000);
 })();
+
+// Behaviour that pages ask for with data attributes: the Content-Security-Policy refuses onclick=
+// and other handlers written in the HTML. One listener each on the document, so rows that htmx
+// swaps in later work as well.
+(function () {
+  "use strict";
+  // A Print button: <button type="button" data-gl-print>.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-gl-print]")) {
+      window.print();
+    }
+  });
+  // A read-only field whose whole text is selected when it gets the focus, ready to copy.
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches("[data-gl-select-on-focus]")) {
+      event.target.select();
+    }
+  });
+})();
