@@ -67,14 +67,21 @@ restore: $(STAMP)
 	@test -n "$(FILE)" || { echo "Say which backup: make restore FILE=var/backups/....dump"; exit 2; }
 	$(SERVICES) python manage.py restore $(FILE) $(ARGS)
 
-# Benchmarks (not part of `make test`): results and ratios in docs/benchmarks.md.
+# Benchmarks (not part of `make test`): results and ratios in docs/benchmarks.md. The load test's
+# driver (locust) comes from requirements-bench.txt.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
 bench: export DEBUG ?= true
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m golive.embedded --var-dir var/bench -- sh -c '\
 	  python manage.py collectstatic --noinput -v0 && \
 	  python bench/staffing_bench.py && python bench/issues_bench.py && \
 	  python bench/escalation_bench.py && python bench/exports_bench.py && \
-	  python bench/dashboard_bench.py && python bench/api_bench.py'
+	  python bench/dashboard_bench.py && python bench/api_bench.py && \
+	  python bench/load_bench.py'
 
 # Known vulnerabilities in every installed package (PyPI's advisory data); fails on any found.
 audit: $(STAMP)

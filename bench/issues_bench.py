@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "golive.settings")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -67,14 +68,14 @@ WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 BENCH_SECRET_KEY = "bench-only-not-a-secret-" + "x" * 40
 
 
-def enroll_tablet(go_live: GoLive, unit: Unit) -> UnitTablet:
+def enroll_tablet(go_live: GoLive, unit: Unit, secret: str = TABLET_SECRET) -> UnitTablet:
     now = timezone.now()
     return UnitTablet.objects.create(
         go_live=go_live,
         unit=unit,
         label="Bench station",
         code_expires_at=now,
-        secret_hash=hash_secret(TABLET_SECRET),
+        secret_hash=hash_secret(secret),
         enrolled_at=now,
     )
 
@@ -102,18 +103,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(port: int) -> subprocess.Popen[bytes]:
-    """gunicorn as the Procfile starts it, on the benchmark's database, without debug."""
-    db = settings.DATABASES["default"]
-    env = os.environ | {
+def server_env() -> dict[str, str]:
+    """The environment of a server process of the benchmarks: production settings (the bench
+    URLs), on the benchmark's database."""
+    return os.environ | {
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "false",
         "SECRET_KEY": BENCH_SECRET_KEY,
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_COOKIES": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": _database_url(db),
+        "DATABASE_URL": _database_url(settings.DATABASES["default"]),
     }
+
+
+def start_gunicorn(
+    port: int, *, env: dict[str, str] | None = None, log: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
+    """gunicorn as the Procfile starts it, on the benchmark's database, without debug (`env`
+    defaults to `server_env()`); its output to `log`, else nowhere."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -127,9 +135,9 @@ def start_gunicorn(port: int) -> subprocess.Popen[bytes]:
             "--timeout",
             "30",
         ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env=env or server_env(),
+        stdout=log or subprocess.DEVNULL,
+        stderr=log or subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -83,6 +83,18 @@ def build() -> tuple[GoLive, User]:
     apps = Application.objects.bulk_create(
         Application(go_live=go_live, name=f"Application {n}") for n in range(10)
     )
+    add_roster(go_live, units, apps)
+    user = User.objects.create_user("bench_lead", password="bench")
+    Membership.objects.create(user=user, go_live=go_live, role=Role.COMMAND_CENTER_LEAD)
+    return go_live, user
+
+
+def add_roster(go_live: GoLive, units: list[Unit], apps: list[Application]) -> None:
+    """PEOPLE support people over `units` (each with one skill of `apps`), a day and a night
+    shift on every unit for DAYS days from today, and ASSIGNMENTS of the people to the earliest
+    shifts, nobody twice within 10 hours; then planner statistics. bench/load_bench.py adds this
+    to the issue log's data set."""
+    today = timezone.localdate()
     roles = [SupportRole.SUPER_USER, SupportRole.AT_THE_ELBOW]
     people = SupportPerson.objects.bulk_create(
         SupportPerson(
@@ -90,14 +102,14 @@ def build() -> tuple[GoLive, User]:
             name=f"Person {n:04}",
             role=roles[n % 2],
             email=f"p{n}@bench.example",
-            home_unit=units[n % UNITS],
-            home_site=units[n % UNITS].site,
+            home_unit=units[n % len(units)],
+            home_site=units[n % len(units)].site,
         )
         for n in range(PEOPLE)
     )
     Through = SupportPerson.skills.through
     Through.objects.bulk_create(
-        Through(supportperson_id=person.pk, application_id=apps[i % 10].pk)
+        Through(supportperson_id=person.pk, application_id=apps[i % len(apps)].pk)
         for i, person in enumerate(people)
     )
     local = go_live.tzinfo
@@ -125,7 +137,7 @@ def build() -> tuple[GoLive, User]:
                 )
     shifts = Shift.objects.bulk_create(shifts)
     shifts.sort(key=lambda s: (s.start, s.unit_id))
-    free_from = {person.pk: cutover for person in people}
+    free_from = {person.pk: go_live.cutover_at for person in people}
     order = [person.pk for person in people]
     assignments = []
     cursor = 0
@@ -150,9 +162,6 @@ def build() -> tuple[GoLive, User]:
     with connection.cursor() as db:
         # Planner statistics, as autovacuum would have gathered on a live system.
         db.execute("ANALYZE")
-    user = User.objects.create_user("bench_lead", password="bench")
-    Membership.objects.create(user=user, go_live=go_live, role=Role.COMMAND_CENTER_LEAD)
-    return go_live, user
 
 
 def measure(call: Callable[[int], object]) -> dict[str, float]:
