@@ -40,12 +40,15 @@ seed: $(STAMP)
 	$(SERVICES) sh -c 'python manage.py migrate --noinput && python manage.py seed_demo && \
 	  python manage.py seed_staffing_demo && python manage.py seed_issues_demo'
 
-# Lint, then the whole test suite (or `make test ARGS="golive/tests/test_models.py -k window"`).
+# Lint, then the whole test suite (or `make test ARGS="golive/tests/test_models.py -k window"`),
+# in one process per CPU (at most 4; TEST_WORKERS=0 runs it in this process). Each file's tests stay
+# in one process; each process has its own test database and Redis database.
+TEST_WORKERS ?= logical
 test: export DEBUG ?= true
 test: $(STAMP) lint
 	$(TEST_SERVICES) sh -c '\
 	  python manage.py collectstatic --noinput -v0 && \
-	  python -m pytest $(ARGS); rc=$$?; \
+	  python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile $(ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc'
 
 # Fault tests (not part of `make test`, about 3 minutes): real gunicorn, Celery worker and beat on a

@@ -83,10 +83,13 @@ def email_settings(url: str) -> dict[str, object]:
 def redis_urls(url: str) -> tuple[str, str]:
     """Return (Django cache URL, Celery broker URL) for REDIS_URL.
 
-    A Unix socket (the embedded Redis) is written unix:///path; Celery spells that redis+socket://.
+    A Unix socket (the embedded Redis) is written unix:///path[?db=N]; Celery spells that
+    redis+socket:///path[?virtual_host=N].
     """
     if url.startswith("unix://"):
-        return url, "redis+socket://" + url.removeprefix("unix://")
+        parts = urlsplit(url)
+        db = parse_qs(parts.query).get("db", [""])[0]
+        return url, f"redis+socket://{parts.path}" + (f"?virtual_host={db}" if db else "")
     return url, url
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from golive.settings import email_settings, env_bool, redis_urls
+from golive.tests.xdist_redis import worker_redis_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -162,7 +163,21 @@ def test_a_unix_socket_redis_url_is_spelled_for_celery() -> None:
         "unix:///srv/var/redis.sock",
         "redis+socket:///srv/var/redis.sock",
     )
+    assert redis_urls("unix:///srv/var/redis.sock?db=3") == (
+        "unix:///srv/var/redis.sock?db=3",
+        "redis+socket:///srv/var/redis.sock?virtual_host=3",
+    )
     assert redis_urls("redis://cache:6379/2") == ("redis://cache:6379/2", "redis://cache:6379/2")
+
+
+def test_each_test_process_gets_a_redis_database_of_its_own() -> None:
+    assert worker_redis_url("redis://127.0.0.1:6379/1", 0) == "redis://127.0.0.1:6379/1"
+    assert worker_redis_url("redis://127.0.0.1:6379/1", 1) == "redis://127.0.0.1:6379/2"
+    assert worker_redis_url("redis://:pw@cache:6379", 2) == "redis://:pw@cache:6379/2"
+    assert worker_redis_url("unix:///srv/var/redis.sock", 1) == "unix:///srv/var/redis.sock?db=1"
+    assert worker_redis_url("unix:///srv/r.sock?db=3&x=y", 2) == "unix:///srv/r.sock?x=y&db=5"
+    with pytest.raises(pytest.UsageError, match="leaves no Redis database for xdist worker 2"):
+        worker_redis_url("redis://127.0.0.1:6379/14", 2)
 
 
 def test_a_boolean_variable_with_a_typo_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -482,6 +482,7 @@ def _waiting_for_routing_lock(go_live: GoLive) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "AND classid = %s AND objid = %s AND objsubid = 2",
             [ROUTING_LOCK_SPACE, go_live.pk],
         )
