@@ -82,7 +82,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m golive.embedded --var-dir var/bench -- sh -c '\
 	  python manage.py collectstatic --noinput -v0 && \
 	  python bench/staffing_bench.py && python bench/issues_bench.py && \
-	  python bench/escalation_bench.py && python bench/exports_bench.py && \
+	  python bench/escalation_bench.py && python bench/routing_bench.py && \
+	  python bench/exports_bench.py && \
 	  python bench/dashboard_bench.py && python bench/api_bench.py && \
 	  python bench/load_bench.py'
 

@@ -31,7 +31,6 @@ from issues.models import (
     LATER_TIER_ROLES,
     AssignmentRule,
     Issue,
-    IssueEvent,
     IssueSettings,
 )
 from staffing.whos_on import on_shift
@@ -72,6 +71,42 @@ def lock_routing(go_live_id: int) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROUTING_LOCK_SPACE, go_live_id])
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How a go-live routes, read once per sweep: whether it does, the cap, its first line (the
+    tier of an issue that has none) and the roles each tier's issues go to."""
+
+    auto_assign: bool
+    cap: int
+    first_line: EscalationTier | None
+    roles: dict[int, list[str]]
+
+    @classmethod
+    def of(cls, go_live: GoLive) -> Plan:
+        routing = IssueSettings.objects.filter(go_live=go_live).first() or IssueSettings(
+            go_live=go_live
+        )
+        tiers = list(EscalationTier.objects.filter(go_live=go_live))
+        return cls(
+            auto_assign=routing.auto_assign,
+            cap=routing.assignee_cap,
+            # The lowest-level tier that is not the leadership line.
+            first_line=min(
+                (tier for tier in tiers if not tier.is_leadership),
+                key=lambda tier: tier.level,
+                default=None,
+            ),
+            roles=roles_by_tier(go_live, tiers),
+        )
+
+    def roles_for(self, tier: EscalationTier | None) -> list[str]:
+        """The support roles that take a tier's new issues: its rule, else the defaults."""
+        return self.roles[tier.pk] if tier is not None else list(DEFAULT_ASSIGN_ROLES[1])
+
+
+Plans = dict[int, Plan]
+
+
 def route_issue(*, issue_id: int) -> Outcome:
     """Offer one issue to auto-assignment, once; what came of it."""
     with transaction.atomic():
@@ -80,91 +115,86 @@ def route_issue(*, issue_id: int) -> Outcome:
         )
         if not claimed:
             return Outcome.NOT_PENDING
-        return _route(issue_id)
+        return _route(issue_id, {})
+
+
+# The oldest issue waiting for routing that no other sweep holds, marked routed in the caller's
+# transaction (which rolls that back if routing fails): one statement, on issue_routing_idx.
+_CLAIM_NEXT_SQL = f"""
+UPDATE {Issue._meta.db_table} SET routing_pending = false
+WHERE id = (
+    SELECT id FROM {Issue._meta.db_table}
+    WHERE routing_pending AND NOT (id = ANY(%s))
+    ORDER BY created_at LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+"""
 
 
 def route_pending_issues(*, limit: int = SWEEP_LIMIT) -> int:
     """The beat sweep: route the issues still pending; how many were offered.
 
     Each issue is claimed with SKIP LOCKED and routed in a transaction of its own, so the routing
-    lock of a go-live is held for one issue at a time and two sweeps share the work. An issue whose
-    routing fails is logged and stays pending for the next sweep.
+    lock of a go-live is held for one issue at a time and two sweeps share the work. The go-lives'
+    plans are read once per sweep. An issue whose routing fails is logged and stays pending for
+    the next sweep.
     """
-    due = Issue.objects.filter(routing_pending=True)
-    failed: set[int] = set()
+    plans: Plans = {}
+    failed: list[int] = []
     routed = 0
     while routed + len(failed) < limit:
-        with transaction.atomic():
-            issue_id = (
-                due.exclude(pk__in=failed)
-                .select_for_update(skip_locked=True)
-                .order_by("created_at")
-                .values_list("pk", flat=True)
-                .first()
-            )
+        issue_id: int | None = None
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(_CLAIM_NEXT_SQL, [failed])
+                    row = cursor.fetchone()
+                if row is None:
+                    return routed
+                issue_id = int(row[0])
+                _route(issue_id, plans)
+        except (OperationalError, InterfaceError):
+            # The database cannot answer: stop here, the next sweep starts again.
+            raise
+        except Exception:
             if issue_id is None:
-                return routed
-            try:
-                route_issue(issue_id=issue_id)
-            except (OperationalError, InterfaceError):
-                # The database cannot answer: stop here, the next sweep starts again.
                 raise
-            except Exception:
-                logger.exception("Could not route issue %s", issue_id)
-                failed.add(issue_id)
-                continue
+            logger.exception("Could not route issue %s", issue_id)
+            failed.append(issue_id)
+            continue
         routed += 1
     return routed
 
 
-def _route(issue_id: int) -> Outcome:
-    issue = Issue.objects.select_related("go_live", "tier").get(pk=issue_id)
+def _route(issue_id: int, plans: Plans) -> Outcome:
+    """Route a claimed issue (its row locked by the claim) with its go-live's plan."""
+    issue = Issue.objects.select_related(
+        "go_live", "tier", "category", "reporter_user", "unit__site"
+    ).get(pk=issue_id)
     if not issue.is_open or issue.assignee_id is not None:
         return Outcome.SETTLED
     go_live = issue.go_live
-    routing = IssueSettings.objects.filter(go_live=go_live).first() or IssueSettings(
-        go_live=go_live
-    )
-    if not routing.auto_assign:
+    plan = plans.get(go_live.pk)
+    if plan is None:
+        plan = plans[go_live.pk] = Plan.of(go_live)
+    if not plan.auto_assign:
         return Outcome.OFF
-    tier = issue.tier
-    if tier is None:
-        tier = first_line(go_live)
-        if tier is not None:
-            issue = services.set_tier(issue=issue, tier=tier, actor=None)
+    tier = issue.tier or plan.first_line
     lock_routing(go_live.pk)
     chosen = choose_assignee(
         go_live=go_live,
-        roles=roles_for(go_live, tier),
+        roles=plan.roles_for(tier),
         application_id=issue.application_id,
-        cap=routing.assignee_cap,
+        cap=plan.cap,
     )
-    if chosen is None:
-        services.add_comment(
-            issue=issue,
-            actor=None,
-            internal=True,
-            body=f"{NOBODY_NOTE}: the issue waits in the queue for someone to claim it.",
-        )
-        return Outcome.NOBODY
-    services.assign_issue(issue=issue, assignee=chosen.user, actor=None)
-    return Outcome.ASSIGNED
-
-
-def first_line(go_live: GoLive) -> EscalationTier | None:
-    """The go-live's lowest-level tier that is not the leadership line."""
-    return (
-        EscalationTier.objects.filter(go_live=go_live, is_leadership=False)
-        .order_by("level")
-        .first()
+    services.apply_routing(
+        issue=issue,
+        tier=tier,
+        assignee=chosen.user if chosen is not None else None,
+        note=f"{NOBODY_NOTE}: the issue waits in the queue for someone to claim it.",
     )
-
-
-def roles_for(go_live: GoLive, tier: EscalationTier | None) -> list[str]:
-    """The support roles that take a tier's new issues: its rule, else the defaults."""
-    if tier is None:
-        return list(DEFAULT_ASSIGN_ROLES[1])
-    return roles_by_tier(go_live, [tier])[tier.pk]
+    return Outcome.ASSIGNED if chosen is not None else Outcome.NOBODY
 
 
 def roles_by_tier(go_live: GoLive, tiers: list[EscalationTier]) -> dict[int, list[str]]:
@@ -211,13 +241,7 @@ def choose_assignee(
         .values("n")
     )
     last_given = (
-        IssueEvent.objects.filter(
-            kind=IssueEvent.Kind.ASSIGNEE,
-            issue__go_live=go_live,
-            issue__assignee_id=OuterRef("user_id"),
-        )
-        .order_by("-at")
-        .values("at")[:1]
+        mine.filter(assigned_at__isnull=False).order_by("-assigned_at").values("assigned_at")[:1]
     )
     rows = (
         Membership.objects.filter(

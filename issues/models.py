@@ -494,6 +494,9 @@ class Issue(models.Model):
         related_name="assigned_issues",
         db_index=False,
     )
+    # When the current assignee was given it: routing gives the next issue, among people with
+    # as few open issues, to whoever got one longest ago.
+    assigned_at = models.DateTimeField(null=True, blank=True)
     tier = models.ForeignKey(
         EscalationTier,
         null=True,
@@ -620,6 +623,12 @@ class Issue(models.Model):
                 for done in ("acknowledged", "resolved")
             ),
             models.Index(fields=["go_live", "assignee", "status"]),
+            # Routing's "who got an issue longest ago": each person's latest in one index probe.
+            models.Index(
+                fields=["go_live", "assignee", "assigned_at"],
+                condition=Q(assignee__isnull=False, assigned_at__isnull=False),
+                name="issue_assigned_at_idx",
+            ),
             models.Index(fields=["go_live", "unit", "status"]),
             GinIndex(fields=["search"], name="issue_search_idx"),
             # Similar issues while a reporter types and the queue's search of open issues: a

@@ -642,16 +642,26 @@ def _record(
     body: str = "",
     internal: bool = False,
 ) -> IssueEvent:
-    """Save a locked issue's changes and write their event: every change to an issue ends here,
-    and so does the escalation schedule follow it (acknowledged, paused, resolved, new targets)."""
+    """Save a locked issue's changes and write their event: every change to an issue ends here
+    (or in `apply_routing`)."""
+    _save(issue)
+    return _event(issue, kind, actor, old=old, new=new, body=body, internal=internal)
+
+
+def _save(issue: Issue, fields: list[str] | None = None) -> None:
+    """Save a locked issue's changes (all its fields, or `fields`), a new version, and move its
+    escalation schedule with them (acknowledged, paused, resolved, new targets)."""
     issue.version += 1
     issue.updated_at = timezone.now()
     targets = sla_targets(issue=issue)
     issue.next_escalation_at = next_escalation_time(
         issue, targets.warn_at if targets is not None else None
     )
-    issue.save()
-    return _event(issue, kind, actor, old=old, new=new, body=body, internal=internal)
+    issue.save(
+        update_fields=None
+        if fields is None
+        else [*fields, "version", "updated_at", "next_escalation_at"]
+    )
 
 
 @transaction.atomic
@@ -820,6 +830,7 @@ def assign_issue(
         return issue
     old = display_name(issue.assignee) if issue.assignee is not None else ""
     issue.assignee = assignee
+    issue.assigned_at = timezone.now() if assignee is not None else None
     _record(
         issue,
         IssueEvent.Kind.ASSIGNEE,
@@ -828,23 +839,68 @@ def assign_issue(
         new=display_name(assignee) if assignee else "",
     )
     if assignee is not None and assignee != signed_in(actor):
-        outbox.notify(
-            dedupe_key=f"issue:{issue.pk}:v{issue.version}:assigned",
-            channel=Notification.Channel.IN_APP,
-            subject=f"{issue.code} is yours: {issue.title}",
-            body=f"{issue.get_priority_display()} · {issue.unit}",
-            user=assignee,
-            go_live=issue.go_live,
-            link=reverse("issues:detail", args=[issue.pk]),
+        _tell_assignee(issue, assignee)
+    return issue
+
+
+def _tell_assignee(issue: Issue, assignee: AbstractBaseUser) -> None:
+    outbox.notify_many(
+        [
+            outbox.NotificationRow(
+                go_live_id=issue.go_live_id,
+                recipient_user_id=assignee.pk,
+                recipient_name="",
+                recipient_address="",
+                channel=Notification.Channel.IN_APP,
+                subject=f"{issue.code} is yours: {issue.title}"[:200],
+                body=f"{issue.get_priority_display()} · {issue.unit}",
+                link=reverse("issues:detail", args=[issue.pk]),
+                dedupe_key=f"issue:{issue.pk}:v{issue.version}:assigned",
+            )
+        ]
+    )
+
+
+def apply_routing(
+    *, issue: Issue, tier: EscalationTier | None, assignee: AbstractBaseUser | None, note: str
+) -> Issue:
+    """Auto-assignment's outcome in one write: the first-line `tier` for an issue that had none,
+    and the person routing chose (told in-app), or `note` for the team: why the issue waits.
+
+    Only for issues.assignment, which holds the issue's row (its claim locked it), read it with
+    what a change needs (see `_locked`), and chose `assignee` among the go-live's active support
+    members under its routing lock.
+    """
+    fields: list[str] = []
+    events: list[IssueEvent] = []
+    if tier is not None and issue.tier_id != tier.pk:
+        events.append(
+            IssueEvent(kind=IssueEvent.Kind.TIER, old=str(issue.tier or ""), new=str(tier))
         )
+        issue.tier = tier
+        fields.append("tier")
+    if assignee is not None:
+        issue.assignee = assignee
+        issue.assigned_at = timezone.now()
+        fields += ["assignee", "assigned_at"]
+        events.append(IssueEvent(kind=IssueEvent.Kind.ASSIGNEE, new=display_name(assignee)))
+    else:
+        events.append(IssueEvent(kind=IssueEvent.Kind.COMMENT, body=note, internal=True))
+    _save(issue, fields)
+    for event in events:
+        event.issue = issue
+    IssueEvent.objects.bulk_create(events)
+    if assignee is not None:
+        _tell_assignee(issue, assignee)
     return issue
 
 
 def claim_issue(*, issue: Issue, agent: AbstractBaseUser) -> Issue:
     """Take an unassigned open issue. Two agents at once: one wins, the other is told who has it."""
     with transaction.atomic():
+        now = timezone.now()
         won = Issue.objects.filter(pk=issue.pk, assignee__isnull=True, status__in=OPEN).update(
-            assignee=agent, version=F("version") + 1, updated_at=timezone.now()
+            assignee=agent, assigned_at=now, version=F("version") + 1, updated_at=now
         )
         if not won:
             taken = Issue.objects.select_related("assignee").get(pk=issue.pk)

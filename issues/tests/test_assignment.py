@@ -445,6 +445,28 @@ def test_routing_costs_the_same_queries_however_many_people_and_issues(
 # --- The sweep ------------------------------------------------------------------------------------
 
 
+def test_a_sweep_reads_each_plan_once_and_routes_each_issue_in_the_same_queries(
+    on_duty: OnDuty, log_issue: LogIssue
+) -> None:
+    for name in ("Ann Ames", "Bob Burr", "Cal Cole"):
+        on_duty(name)
+    sweeps = []
+    for burst in (1, 5):
+        for _ in range(burst):
+            log_issue()
+        with CaptureQueriesContext(connection) as queries:
+            assert route_pending_issues() == burst
+        sweeps.append([query["sql"] for query in queries])
+    one, five = sweeps
+    # The plan (settings, tiers, rules) is read once per sweep, however many issues.
+    for table in ("issues_issuesettings", "golive_escalationtier", "issues_assignmentrule"):
+        assert sum(f'FROM "{table}"' in sql for sql in five) == 1, table
+    # Each more issue: claim, read, routing lock, who is on shift (3), the candidates' counts, its
+    # SLA, one UPDATE, its events, the assignee's notice: 11, and the savepoint pair the test's
+    # transaction puts around each (production commits a transaction instead).
+    assert len(five) - len(one) == 4 * 13
+
+
 def test_the_sweep_offers_each_pending_issue_once_and_leaves_claimed_ones_alone(
     on_duty: OnDuty,
     log_issue: LogIssue,

@@ -240,6 +240,30 @@ def test_claiming_a_new_issue_acknowledges_it_and_tells_the_reporter(
     assert client_for(nurse_nina).get(link).status_code == 200
 
 
+def test_an_issue_keeps_when_its_assignee_was_given_it_until_it_goes_back_to_the_queue(
+    log_issue: LogIssue, agent_alex: User, super_sam: User, lead_lena: User
+) -> None:
+    issue = log_issue()
+    claimed_at = dt.datetime(2026, 11, 3, 12, 0, tzinfo=dt.UTC)
+    with time_machine.travel(claimed_at, tick=False):
+        claim_issue(issue=issue, agent=agent_alex)
+    issue.refresh_from_db()
+    assert issue.assigned_at == claimed_at
+
+    # Assigning it to the person who has it changes nothing; to someone else, it is theirs now.
+    with time_machine.travel(claimed_at + dt.timedelta(minutes=30), tick=False):
+        assign_issue(issue=issue, assignee=agent_alex, actor=lead_lena)
+        issue.refresh_from_db()
+        assert issue.assigned_at == claimed_at
+        assign_issue(issue=issue, assignee=super_sam, actor=lead_lena)
+    issue.refresh_from_db()
+    assert issue.assigned_at == claimed_at + dt.timedelta(minutes=30)
+
+    assign_issue(issue=issue, assignee=None, actor=lead_lena)
+    issue.refresh_from_db()
+    assert (issue.assignee, issue.assigned_at) == (None, None)
+
+
 # --- Comments -------------------------------------------------------------------------------------
 
 

@@ -21,7 +21,8 @@ from golive.models import (
     WebhookEvent,
 )
 from golive.tests.chaos.conftest import Answer, Stack, wait_until
-from issues.models import Category, Issue, IssueSettings
+from issues.assignment import NOBODY_NOTE
+from issues.models import Category, Issue, IssueEvent
 from issues.services import ensure_issue_setup
 from issues.tests.test_tablets import enroll
 
@@ -45,10 +46,9 @@ def test_redis_stopped_during_a_burst_of_500_submissions_loses_and_doubles_nothi
 ) -> None:
     # Each submission causes a webhook to the hospital's systems; a patient-safety one also an
     # SMS to the leadership line (and an in-app alert to the command center lead).
+    # Routing is on and nobody is on shift: each issue is offered to routing once, by beat's
+    # sweep, which notes that it waits in the queue.
     ensure_issue_setup(go_live=mercy)
-    # Not routing here: routing a burst of 500 issues, one transaction each, holds a pool
-    # process for most of a minute on a small machine, and it sends no message.
-    IssueSettings.objects.filter(go_live=mercy).update(auto_assign=False)
     category = Category.objects.filter(go_live=mercy, is_enhancement=False).first()
     assert category is not None
     WebhookEndpoint.objects.create(
@@ -144,3 +144,15 @@ def test_redis_stopped_during_a_burst_of_500_submissions_loses_and_doubles_nothi
         f"Patient safety: {issue.code} {issue.title}" for issue in safety
     )
     assert stack.mail.received() == []
+
+    # Routing got through the burst once Redis was back, and offered each issue once.
+    wait_until(
+        lambda: not Issue.objects.filter(routing_pending=True).exists(),
+        what="every issue is routed",
+    )
+    notes = Counter(
+        IssueEvent.objects.filter(
+            kind=IssueEvent.Kind.COMMENT, body__startswith=NOBODY_NOTE
+        ).values_list("issue_id", flat=True)
+    )
+    assert notes == {issue.pk: 1 for issue in issues.values()}
