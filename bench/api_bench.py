@@ -29,12 +29,11 @@ from django.test import Client  # noqa: E402
 from django.test.utils import (  # noqa: E402
     override_settings,
     setup_databases,
-    setup_test_environment,
     teardown_databases,
 )
 
 from bench.issues_data import CLOSED, OPEN, build  # noqa: E402
-from bench.staffing_bench import get, measure  # noqa: E402
+from bench.staffing_bench import bench_environment, get, measure  # noqa: E402
 from golive.services import create_api_token  # noqa: E402
 from golive.wsgi import tune_garbage_collector  # noqa: E402
 from issues.models import Issue  # noqa: E402
@@ -45,7 +44,7 @@ BUDGET_MS = 80
 
 def main() -> None:
     tune_garbage_collector()
-    setup_test_environment(debug=False)
+    bench_environment()
     databases = setup_databases(verbosity=0, interactive=False, keepdb=False)
     try:
         started = time.perf_counter()

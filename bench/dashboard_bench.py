@@ -30,14 +30,13 @@ from django.test import Client  # noqa: E402
 from django.test.utils import (  # noqa: E402
     override_settings,
     setup_databases,
-    setup_test_environment,
     teardown_databases,
 )
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.issues_data import add_issues  # noqa: E402
-from bench.staffing_bench import ASSIGNMENTS, PEOPLE, build, get, measure  # noqa: E402
+from bench.staffing_bench import ASSIGNMENTS, PEOPLE, bench_environment, build, get, measure  # noqa: E402
 from golive.models import Application, GoLive, Site, Unit  # noqa: E402
 from golive.wsgi import tune_garbage_collector  # noqa: E402
 from issues.models import Issue  # noqa: E402
@@ -52,7 +51,7 @@ DAYS_LIVE = 17
 
 def main() -> None:
     tune_garbage_collector()
-    setup_test_environment(debug=False)
+    bench_environment()
     databases = setup_databases(verbosity=0, interactive=False, keepdb=False)
     try:
         started = time.perf_counter()

@@ -43,7 +43,6 @@ from django.test import Client  # noqa: E402
 from django.test.utils import (  # noqa: E402
     override_settings,
     setup_databases,
-    setup_test_environment,
     teardown_databases,
 )
 from django.urls import reverse  # noqa: E402
@@ -51,7 +50,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench.issues_data import CLOSED, OPEN, UNITS, build  # noqa: E402
 from bench.load import drive, form_post  # noqa: E402
-from bench.staffing_bench import measure  # noqa: E402
+from bench.staffing_bench import bench_environment, measure  # noqa: E402
 from golive.models import GoLive, Unit  # noqa: E402
 from golive.wsgi import tune_garbage_collector  # noqa: E402
 from issues.access import TABLET_COOKIE, Floor, hash_secret  # noqa: E402
@@ -226,7 +225,7 @@ def throughput(go_live: GoLive, unit: Unit) -> tuple[dict[str, dict[str, float]]
 
 def main() -> None:
     tune_garbage_collector()
-    setup_test_environment(debug=False)
+    bench_environment()
     databases = setup_databases(verbosity=0, interactive=False, keepdb=False)
     try:
         with override_settings(ROOT_URLCONF="bench.urls", ALLOWED_HOSTS=["testserver"]):

@@ -30,6 +30,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange  # noqa: E402
+from django.template.base import Template  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import (  # noqa: E402
     CaptureQueriesContext,
@@ -91,7 +92,7 @@ def build() -> tuple[GoLive, User]:
 
 def add_roster(go_live: GoLive, units: list[Unit], apps: list[Application]) -> None:
     """PEOPLE support people over `units` (each with one skill of `apps`), a day and a night
-    shift on every unit for DAYS days from today, and ASSIGNMENTS of the people to the earliest
+    shift on every unit for DAYS days from yesterday, and ASSIGNMENTS of the people to the earliest
     shifts, nobody twice within 10 hours; then planner statistics. bench/load_bench.py adds this
     to the issue log's data set."""
     today = timezone.localdate()
@@ -116,7 +117,8 @@ def add_roster(go_live: GoLive, units: list[Unit], apps: list[Application]) -> N
     shifts = []
     for unit in units:
         for day in range(DAYS):
-            date = today + dt.timedelta(days=day)
+            # From yesterday: at any hour a shift is under way (who's on now has people on).
+            date = today + dt.timedelta(days=day - 1)
             for label, hour in (("Day", 7), ("Night", 19)):
                 start = dt.datetime.combine(date, dt.time(hour), local)
                 end = dt.datetime.combine(
@@ -164,6 +166,15 @@ def add_roster(go_live: GoLive, units: list[Unit], apps: list[Application]) -> N
         db.execute("ANALYZE")
 
 
+def bench_environment() -> None:
+    """Django's test environment (test databases, the test client, no DEBUG), with templates
+    rendered as in production: the test environment wraps every template render, each include
+    too, to record it for tests' assertions, which production never pays for."""
+    render = Template._render
+    setup_test_environment(debug=False)
+    Template._render = render  # type: ignore[method-assign]
+
+
 def measure(call: Callable[[int], object]) -> dict[str, float]:
     call(-1)  # warm caches and connections
     times, queries = [], []
@@ -193,7 +204,7 @@ def get(client: Client, url: str) -> Callable[[int], object]:
 def main() -> None:
     # The same collector settings as the web processes (golive/wsgi.py).
     tune_garbage_collector()
-    setup_test_environment(debug=False)
+    bench_environment()
     databases = setup_databases(verbosity=0, interactive=False, keepdb=False)
     try:
         with override_settings(ROOT_URLCONF="bench.urls", ALLOWED_HOSTS=["testserver"]):
@@ -218,7 +229,9 @@ def main() -> None:
                 "bare view: one indexed SELECT": measure(
                     get(client, f"/bench/select/?pk={go_live.pk}")
                 ),
-                "bare view: one INSERT": measure(lambda n: client.get(f"/bench/insert/?n={n}")),
+                "bare view: one INSERT": measure(
+                    lambda n: client.post("/bench/insert/", {"client_key": f"staffing-{n}"})
+                ),
                 "coverage grid, 40 units x 28 days x 2 shifts": measure(
                     get(client, reverse("staffing:grid") + "?days=28")
                 ),
@@ -231,6 +244,7 @@ def main() -> None:
                 "eligible people service call, no HTTP (1,500)": measure(
                     lambda n: eligible_people(shift=panel_shift, staffing=staffing)
                 ),
+                "who's on now (page, 40 units)": measure(get(client, reverse("staffing:whos_on"))),
                 "who's on now (JSON)": measure(get(client, reverse("staffing:whos_on_json"))),
                 "who to call now, one unit and kind of problem (1,500)": measure(get(client, call)),
                 "who to call now, service call, no HTTP (1,500)": measure(
@@ -274,6 +288,7 @@ BUDGETS = {
     "coverage grid, 40 units x 28 days x 2 shifts": "150",
     "eligible people list only (1,500)": "50",
     "eligible people service call, no HTTP (1,500)": "50",
+    "who's on now (page, 40 units)": "30",
     "who's on now (JSON)": "30",
     "who to call now, one unit and kind of problem (1,500)": "30",
     "who to call now, service call, no HTTP (1,500)": "30",
@@ -297,8 +312,8 @@ def write_report(rows: dict[str, dict[str, float]], build_seconds: float, autofi
         "Written by `make bench` (bench/staffing_bench.py), with the web processes' garbage "
         "collector settings (golive/wsgi.py). Each path is requested "
         f"{ROUNDS} times through Django's test client in one process against PostgreSQL, after one "
-        "warm-up request; the ratio compares its median with the bare SELECT view's median in the "
-        "same run.",
+        "warm-up request, with templates rendered as in production (not recorded for tests); the "
+        "ratio compares its median with the bare SELECT view's median in the same run.",
         "",
         f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"Django {django.get_version()}, PostgreSQL {connection.pg_version // 10000}",

@@ -20,6 +20,7 @@ from django.forms.fields import BaseTemporalField
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from golive.lib.widgets import QuickSelect
 from golive.models import (
     Application,
     Contact,
@@ -513,6 +514,7 @@ class SiteFilterForm(forms.Form):
         queryset=Site.objects.none(),
         required=False,
         empty_label="All sites",
+        widget=QuickSelect,
         error_messages={"invalid_choice": "Choose a site from the list."},
     )
 
@@ -529,6 +531,7 @@ class PlaceFilterForm(SiteFilterForm):
         queryset=Unit.objects.none(),
         required=False,
         empty_label="All units",
+        widget=QuickSelect,
         error_messages={"invalid_choice": "Choose a unit from the list."},
     )
 

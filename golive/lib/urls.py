@@ -12,11 +12,11 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 _MARK = "987654321"
 
 
-def url_format(viewname: str) -> str:
-    """The path of `viewname`, which takes one argument, as a `str.format` pattern:
-    `url_format(name).format(value)` is `reverse(name, args=[value])` without reversing for each
-    of the thousands of rows, messages or cells that link somewhere."""
-    path = reverse(viewname, args=[_MARK])
+def url_format(viewname: str, *rest: object) -> str:
+    """The path of `viewname` as a `str.format` pattern of its first argument (the others are
+    `rest`): `url_format(name, *rest).format(value)` is `reverse(name, args=[value, *rest])`
+    without reversing for each of the thousands of rows, messages or cells that link somewhere."""
+    path = reverse(viewname, args=[_MARK, *rest])
     if path.count(_MARK) != 1:
         raise ValueError(f"{viewname}'s path holds its argument more than once: {path}")
     return path.replace(_MARK, "{}")

@@ -11,6 +11,9 @@ def test_a_formatted_path_is_the_reversed_one() -> None:
     assert url_format("staffing:shift_detail").format(7) == reverse(
         "staffing:shift_detail", args=[7]
     )
+    assert url_format("staffing:print_unit_day", "2026-11-03").format(9) == reverse(
+        "staffing:print_unit_day", args=[9, "2026-11-03"]
+    )
     token = "2n9c.1.2.nsc.c.25w72.4CvGpZsW"
     assert url_format("ack").format(token) == reverse("ack", args=[token])
 

@@ -21,11 +21,13 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, re_path, reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from golive.forms import PlaceFilterForm
+from golive.lib.urls import url_format
+from golive.lib.widgets import QuickSelect
 from golive.models import GoLive, Membership, Role, Site, Unit
 from golive.permissions import ALL_ROLES, MANAGERS, managed_units, role_required
 from golive.views.golives import go_live_membership, posted
@@ -48,6 +50,50 @@ PERSON_PRINT_DAYS = 14
 # --- The board ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BoardEntry:
+    """One person on a unit's card, as it reads: the words are made here once rather than by a
+    template per person (a go-live's board lists a hundred people or more, and wall screens
+    refresh it every minute). Times are in the go-live's time zone, `tz`."""
+
+    on: OnShift
+    name: str
+    role: str
+    hours: str
+    badge: str  # the status badge's colour class
+    icon: str
+    status: str
+    phone: str
+    sms_number: str
+
+    @classmethod
+    def of(cls, entry: OnShift, *, upcoming: bool, tz: dt.tzinfo) -> BoardEntry:
+        start, end = timezone.localtime(entry.start, tz), timezone.localtime(entry.end, tz)
+        # An upcoming shift may start tomorrow: it names its day, as the date filter's "D" does.
+        begins = dateformat.format(start, "D H:i") if upcoming else f"{start:%H:%M}"
+        if entry.checked_in:
+            at = timezone.localtime(entry.checked_in_at, tz) if entry.checked_in_at else None
+            badge, icon = "text-bg-success", "✓"
+            status = f"Checked in {at:%H:%M}" if at else "Checked in"
+        elif entry.late:
+            badge, icon, status = "text-bg-danger", "⚠", "Late: not checked in"
+        elif upcoming:
+            badge, icon, status = "text-bg-light border", "", entry.status_label
+        else:
+            badge, icon, status = "text-bg-secondary", "○", "Not checked in"
+        return cls(
+            on=entry,
+            name=entry.person.name,
+            role=entry.person.role_label,
+            hours=f"{begins}–{end:%H:%M}",
+            badge=badge,
+            icon=icon,
+            status=status,
+            phone=entry.person.phone,
+            sms_number=entry.person.sms_number,
+        )
+
+
 @dataclass
 class UnitBoard:
     id: int
@@ -55,8 +101,10 @@ class UnitBoard:
     phone: str
     site_id: int
     site_name: str
-    on_now: list[OnShift] = field(default_factory=list)
-    next_on: list[OnShift] = field(default_factory=list)
+    on_now: list[BoardEntry] = field(default_factory=list)
+    next_on: list[BoardEntry] = field(default_factory=list)
+    # Today's sign-in sheet, for whoever may print this unit's.
+    print_url: str = ""
 
 
 @dataclass
@@ -106,10 +154,11 @@ def build_board(
             UnitBoard(entry.unit.id, entry.unit.name, "", entry.site.id, entry.site.name),
         )
 
+    tz = go_live.tzinfo
     for entry in snapshot.on_now:
-        board_of(entry).on_now.append(entry)
+        board_of(entry).on_now.append(BoardEntry.of(entry, upcoming=False, tz=tz))
     for entry in snapshot.next_on:
-        board_of(entry).next_on.append(entry)
+        board_of(entry).next_on.append(BoardEntry.of(entry, upcoming=True, tz=tz))
     sites: dict[int, SiteBoard] = {}
     for unit_board in sorted(boards.values(), key=lambda b: (b.site_name, b.name)):
         site_board = sites.setdefault(
@@ -131,16 +180,27 @@ class BoardFilterForm(PlaceFilterForm):
     role = forms.ChoiceField(
         choices=[("", "All roles"), *SupportRole.choices],
         required=False,
+        widget=QuickSelect,
         error_messages={"invalid_choice": "Choose a role from the list."},
     )
 
 
-def _printable_unit_ids(membership: Membership, board: Board) -> set[int]:
-    if membership.role == Role.CLINIC_MANAGER:
-        return set(managed_units(membership).values_list("pk", flat=True))
-    if membership.role in PRINT_ROLES:
-        return {unit.id for site in board.sites for unit in site.units}
-    return set()
+def _link_sign_in_sheets(membership: Membership, board: Board) -> None:
+    """Give each unit whose sheet this member may print today's link (a clinic manager: her
+    units only)."""
+    if membership.role not in PRINT_ROLES:
+        return
+    managed = (
+        set(managed_units(membership).values_list("pk", flat=True))
+        if membership.role == Role.CLINIC_MANAGER
+        else None
+    )
+    today = membership.go_live.local_now().date().isoformat()
+    sheet = url_format("staffing:print_unit_day", today)
+    for site in board.sites:
+        for unit in site.units:
+            if managed is None or unit.id in managed:
+                unit.print_url = sheet.format(unit.id)
 
 
 @role_required(ALL_ROLES)
@@ -154,6 +214,8 @@ def whos_on(request: HttpRequest) -> HttpResponse:
         go_live, site=filters.get("site"), unit=filters.get("unit"), role=filters.get("role", "")
     )
     wall = request.GET.get("wall") == "1"
+    if not wall:
+        _link_sign_in_sheets(membership, snapshot)
     wall_query = request.GET.copy()
     wall_query["wall"] = "1"
     context = {
@@ -163,8 +225,6 @@ def whos_on(request: HttpRequest) -> HttpResponse:
         "wall": wall,
         "wall_url": f"{request.path}?{wall_query.urlencode()}",
         "refresh_url": request.get_full_path(),
-        "printable_unit_ids": set() if wall else _printable_unit_ids(membership, snapshot),
-        "today": go_live.local_now().date().isoformat(),
         "can_share": membership.role in MANAGERS,
         "can_share_own": membership.role == Role.SUPPORT_STAFF,
     }
@@ -232,8 +292,8 @@ def whos_on_json(request: HttpRequest) -> HttpResponse:
                         "id": unit.id,
                         "name": unit.name,
                         "phone": unit.phone,
-                        "on_now": [_entry_json(entry, go_live) for entry in unit.on_now],
-                        "next": [_entry_json(entry, go_live) for entry in unit.next_on],
+                        "on_now": [_entry_json(entry.on, go_live) for entry in unit.on_now],
+                        "next": [_entry_json(entry.on, go_live) for entry in unit.next_on],
                     }
                     for unit in site.units
                 ],
