@@ -13,7 +13,7 @@ ARGS ?=
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run seed test bench lint format clean backup restore audit chaos
+.PHONY: install run seed test bench lint format clean backup restore audit chaos screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -86,6 +86,19 @@ bench: $(BENCH_STAMP)
 	  python bench/exports_bench.py && \
 	  python bench/dashboard_bench.py && python bench/api_bench.py && \
 	  python bench/load_bench.py'
+
+# Pictures of the main screens (docs/screenshots/, shown in the README) from a fresh demo go-live
+# in a throw-away database under var/screenshots; gunicorn and Debian's Chromium draw them.
+screenshots: export DEBUG ?= true
+screenshots: $(STAMP)
+	rm -rf var/screenshots
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m golive.embedded --var-dir var/screenshots -- sh -c '\
+	  python manage.py migrate --noinput -v0 && \
+	  python manage.py collectstatic --noinput -v0 && \
+	  python manage.py seed_demo >/dev/null && \
+	  python manage.py seed_staffing_demo >/dev/null && \
+	  python manage.py seed_issues_demo >/dev/null && \
+	  python -m golive.screenshots'
 
 # Known vulnerabilities in every installed package (PyPI's advisory data); fails on any found.
 audit: $(STAMP)
