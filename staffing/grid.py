@@ -128,7 +128,7 @@ class Line:
     needed: int
     status: Status
     url: str
-    aria_label: str
+    spoken: str
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class Cell:
     def render(self, *, oob: bool = False) -> SafeString:
         """The cell's <td>, built here rather than in a template: a grid has 2,000 of them.
 
-        Only the aria-label carries user text (the unit's name); it is escaped.
+        Only the spoken words carry user text (the unit's name); they are escaped.
         """
         swap = ' hx-swap-oob="true"' if oob else ""
         if not self.lines:
@@ -147,12 +147,15 @@ class Cell:
                 f'<td id="{self.id}" class="gl-cell gl-empty"{swap}><span aria-hidden="true">—'
                 '</span><span class="visually-hidden">No shift</span></td>'
             )
+        # What a sighted user reads (role, mark, counts) is hidden from screen readers, which
+        # read the words instead: an aria-label would hide from speech input the text on screen.
         lines = "".join(
             f'<a class="gl-line gl-{line.status.code}" href="{line.url}" '
-            f'data-status="{line.status.code}" aria-label="{escape(line.aria_label)}">'
+            f'data-status="{line.status.code}"><span class="gl-seen" aria-hidden="true">'
             f'<span class="gl-role">{line.role_short}</span>'
-            f'<span class="gl-mark" aria-hidden="true">{line.status.mark}</span>'
-            f"{line.assigned}/{line.needed}</a>"
+            f'<span class="gl-mark">{line.status.mark}</span>'
+            f"{line.assigned}/{line.needed}</span>"
+            f'<span class="visually-hidden">{escape(line.spoken)}</span></a>'
             for line in self.lines
         )
         return SafeString(f'<td id="{self.id}" class="gl-cell"{swap}>{lines}</td>')
@@ -292,7 +295,7 @@ def build_grid(*, go_live: GoLive, units: list[Unit], filters: GridFilters) -> G
                         needed=needed,
                         status=status,
                         url=url_pattern.format(pk),
-                        aria_label=f"{unit.name}, {day.label}, {block.label}, "
+                        spoken=f"{unit.name}, {day.label}, {block.label}, "
                         f"{role_labels[role]}: {active} of {needed} assigned, {status.word}",
                     )
                 )

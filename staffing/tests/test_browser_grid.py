@@ -65,9 +65,8 @@ def test_a_manager_fills_a_red_cell_in_one_tap_and_sees_it_turn_green_without_a_
 
     red = page.locator('.gl-grid a.gl-line[data-status="none"]')
     expect(red).to_have_count(1)
-    expect(red).to_have_attribute(
-        "aria-label",
-        "4 West Med/Surg, " + _day(gap) + ", Day 07:00, super user: 0 of 1 assigned, none",
+    expect(red).to_have_accessible_name(
+        "4 West Med/Surg, " + _day(gap) + ", Day 07:00, super user: 0 of 1 assigned, none"
     )
     red.click()
 
@@ -96,7 +95,7 @@ def test_the_grid_works_by_keyboard(
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.classList.contains('gl-line')"):
             break
-    focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    focused = page.evaluate("document.activeElement.querySelector('.visually-hidden').textContent")
     assert focused.startswith("4 West Med/Surg, ")
     page.keyboard.press("Enter")
 

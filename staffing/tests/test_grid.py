@@ -106,10 +106,12 @@ def test_each_line_is_a_link_to_its_shift_named_for_screen_readers(
 
     west_day = cell(html, f"cell-{four_west.pk}-20261104-0700")
     assert f'href="{staffed["west_day"].get_absolute_url()}"' in west_day
+    # Read out in words; the abbreviations and marks on screen are hidden from screen readers.
     assert (
-        'aria-label="4 West Med/Surg, Wed 4 Nov, Day 07:00, super user: 1 of 2 assigned, short"'
-        in west_day
+        '<span class="visually-hidden">4 West Med/Surg, Wed 4 Nov, Day 07:00, super user: '
+        "1 of 2 assigned, short</span>" in west_day
     )
+    assert '<span class="gl-seen" aria-hidden="true">' in west_day
 
 
 def test_columns_are_the_local_start_times_of_each_day_with_their_labels(

@@ -41,7 +41,7 @@ def test_the_board_shows_a_check_in_a_minute_later_without_a_reload(
     page.goto(f"{live_server.url}/staffing/whos-on/")
     sam = page.get_by_test_id("board-person").filter(has_text="Sam Super")
     expect(sam).to_contain_text("Not checked in")
-    expect(sam.get_by_role("link", name="Call Sam Super on 312-555-0190")).to_have_attribute(
+    expect(sam.get_by_role("link", name="Call 312-555-0190 (Sam Super)")).to_have_attribute(
         "href", "tel:312-555-0190"
     )
     page.evaluate("window.glNotReloaded = true")
