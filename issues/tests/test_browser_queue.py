@@ -199,3 +199,54 @@ def test_a_refresh_after_signing_out_shows_the_sign_in_page(
     page.clock.run_for(NEXT_REFRESH)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     expect(page.locator("#queue-live")).to_have_count(0)
+
+
+def tab_to(page: Page, selector: str, *, most: int = 60) -> None:
+    """Press Tab until the element matching `selector` has the focus, as a keyboard user does."""
+    for _ in range(most):
+        if page.evaluate("(s) => document.activeElement?.matches(s) ?? false", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} was not reached within {most} presses of Tab")
+
+
+def test_one_issue_triaged_from_the_queue_to_resolved_by_keyboard_alone(
+    page: Page,
+    live_server: LiveServer,
+    agent_alex: User,
+    nurse_nina: User,
+    mercy: GoLive,
+    four_west: Unit,
+    printing: Category,
+) -> None:
+    issue = log(mercy, four_west, printing, nurse_nina, "Labels print blank")
+    sign_in(page, live_server, agent_alex)
+    page.goto(live_server.url + reverse("issues:queue"))
+
+    # From the page's top: the first row, claimed, then opened.
+    page.keyboard.press("j")
+    row = page.locator(f"#row-{issue.pk}")
+    expect(row).to_be_focused()
+    page.keyboard.press("c")
+    expect(row.get_by_test_id("row-assignee")).to_have_text("Alex Agent")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(live_server.url + reverse("issues:detail", args=[issue.pk]))
+
+    # On the issue: Tab to the resolution, type it, Tab to Resolve and press Enter.
+    tab_to(page, "form[aria-label='Resolve'] textarea[name='resolution']")
+    page.keyboard.type("Printer driver rolled back; labels print again.")
+    tab_to(page, "form[aria-label='Resolve'] button")
+    expect(page.locator(":focus")).to_have_text("Resolve")
+    # The focus ring is there to see: a keyboard user knows where they are.
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Enter")
+
+    expect(
+        page.get_by_text("Printer driver rolled back; labels print again.").first
+    ).to_be_visible()
+    issue.refresh_from_db()
+    assert (issue.status, issue.assignee, issue.resolution) == (
+        Issue.Status.RESOLVED,
+        agent_alex,
+        "Printer driver rolled back; labels print again.",
+    )
