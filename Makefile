@@ -85,7 +85,7 @@ bench: $(BENCH_STAMP)
 	  python bench/escalation_bench.py && python bench/routing_bench.py && \
 	  python bench/exports_bench.py && \
 	  python bench/dashboard_bench.py && python bench/api_bench.py && \
-	  python bench/load_bench.py'
+	  python bench/slow_network_bench.py && python bench/load_bench.py'
 
 # Pictures of the main screens (docs/screenshots/, shown in the README) from a fresh demo go-live
 # in a throw-away database under var/screenshots; gunicorn and Debian's Chromium draw them.
