@@ -10,7 +10,9 @@ and the admin. The data is the demo go-live's, which has something on every page
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -57,6 +59,23 @@ def violations(page: Page) -> list[str]:
     return list(found)
 
 
+# Controls a finger taps that are under 44 x 44 CSS pixels. A checkbox or radio button is tapped
+# through its label too, so the label is measured; a skip link shows only when focused.
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+        "a[href], button, input:not([type=hidden]), select, textarea")]
+    .filter((e) => !e.matches(".visually-hidden-focusable, .btn-check"))
+    .map((e) => (e.matches("[type=checkbox], [type=radio]") && e.labels.length) ? e.labels[0] : e)
+    .filter((e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; })
+    .filter((e) => { const r = e.getBoundingClientRect(); return r.width < 44 || r.height < 44; })
+    .map((e) => { const r = e.getBoundingClientRect();
+        return `${Math.round(r.width)} x ${Math.round(r.height)} px: ${e.outerHTML.slice(0, 120)}`; })
+"""
+
+
+def small_targets(page: Page) -> list[str]:
+    return list(page.evaluate(SMALL_TARGETS))
+
+
 def links(page: Page, base_url: str) -> list[str]:
     hrefs = page.eval_on_selector_all("a[href]", "elements => elements.map((a) => a.href)")
     paths = []
@@ -79,8 +98,10 @@ def route_of(path: str) -> str | None:
     return match.route
 
 
-def crawl(page: Page, base_url: str) -> dict[str, list[str]]:
-    """Path → its violations, for one page per URL pattern reachable from home."""
+def crawl(
+    page: Page, base_url: str, check: Callable[[Page], list[str]] = violations
+) -> dict[str, list[str]]:
+    """Path → what `check` found on it, for one page per URL pattern reachable from home."""
     seen_routes: set[str] = set()
     results: dict[str, list[str]] = {}
     frontier = ["/"]
@@ -98,22 +119,18 @@ def crawl(page: Page, base_url: str) -> dict[str, list[str]]:
                 or "text/html" not in (response.headers.get("content-type", ""))
             ):
                 continue
-            results[page.url.removeprefix(base_url)] = violations(page)
+            results[page.url.removeprefix(base_url)] = check(page)
             following += links(page, base_url)
         frontier = following
     return results
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("role", ROLES)
-def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(
-    role: str, browser: Browser, live_server: LiveServer
-) -> None:
+def visit_as(role: str, browser: Browser, base_url: str, **context_args: Any) -> Page:
+    """A page of a new browser context, as `role` of the demo go-live (seeded here)."""
     for command in ("seed_demo", "seed_staffing_demo", "seed_issues_demo"):
         call_command(command, stdout=io.StringIO())
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(**context_args)
     page = context.new_page()
-    base_url = live_server.url
     if role == "tablet":
         context.add_cookies(
             [{"name": TABLET_COOKIE, "value": enroll_demo_tablet(), "url": base_url}]
@@ -124,9 +141,39 @@ def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_load_state()
+    return page
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(
+    role: str, browser: Browser, live_server: LiveServer
+) -> None:
+    base_url = live_server.url
+    page = visit_as(role, browser, base_url, viewport={"width": 1280, "height": 900})
 
     results = crawl(page, base_url)
-    context.close()
+    page.context.close()
+
+    assert len(results) >= ROLES[role], sorted(results)
+    failing = {path: found for path, found in results.items() if found}
+    assert not failing, "\n".join(
+        f"{path}\n  " + "\n  ".join(found) for path, found in sorted(failing.items())
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ["tablet", "floor"])
+def test_every_control_on_the_floor_s_pages_is_a_44_pixel_touch_target(
+    role: str, browser: Browser, live_server: LiveServer
+) -> None:
+    base_url = live_server.url
+    page = visit_as(
+        role, browser, base_url, viewport={"width": 820, "height": 1180}, has_touch=True
+    )
+
+    results = crawl(page, base_url, small_targets)
+    page.context.close()
 
     assert len(results) >= ROLES[role], sorted(results)
     failing = {path: found for path, found in results.items() if found}
