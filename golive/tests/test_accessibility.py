@@ -72,6 +72,30 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
 """
 
 
+# Text at twice its size, as a person with low vision sets it: the page still fits the screen's
+# width (it reflows; a wide table scrolls in its own box), so nothing is cut off at the side.
+TOO_WIDE = """() => {
+    document.documentElement.style.fontSize = "200%";
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width + 1) { return []; }
+    const out = [...document.body.querySelectorAll("*")].filter((e) => {
+        const r = e.getBoundingClientRect();
+        if (r.right <= width + 1 || r.width === 0) { return false; }
+        for (let p = e.parentElement; p; p = p.parentElement) {
+            const o = getComputedStyle(p).overflowX;
+            if (o === "auto" || o === "scroll" || o === "hidden") { return false; }
+        }
+        return true;
+    });
+    return out.filter((e) => !out.includes(e.parentElement)).slice(0, 5).map((e) =>
+        `${Math.round(e.getBoundingClientRect().right)} px > ${width} px: ${e.outerHTML.slice(0, 120)}`);
+}"""
+
+
+def too_wide(page: Page) -> list[str]:
+    return list(page.evaluate(TOO_WIDE))
+
+
 def small_targets(page: Page) -> list[str]:
     return list(page.evaluate(SMALL_TARGETS))
 
@@ -153,6 +177,26 @@ def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(
     page = visit_as(role, browser, base_url, viewport={"width": 1280, "height": 900})
 
     results = crawl(page, base_url)
+    page.context.close()
+
+    assert len(results) >= ROLES[role], sorted(results)
+    failing = {path: found for path, found in results.items() if found}
+    assert not failing, "\n".join(
+        f"{path}\n  " + "\n  ".join(found) for path, found in sorted(failing.items())
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ["tablet", "floor", "agent"])
+def test_text_at_twice_its_size_still_fits_the_tablet_s_width(
+    role: str, browser: Browser, live_server: LiveServer
+) -> None:
+    base_url = live_server.url
+    page = visit_as(
+        role, browser, base_url, viewport={"width": 820, "height": 1180}, has_touch=True
+    )
+
+    results = crawl(page, base_url, too_wide)
     page.context.close()
 
     assert len(results) >= ROLES[role], sorted(results)
