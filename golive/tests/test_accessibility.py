@@ -122,9 +122,7 @@ def route_of(path: str) -> str | None:
     return match.route
 
 
-def crawl(
-    page: Page, base_url: str, check: Callable[[Page], list[str]] = violations
-) -> dict[str, list[str]]:
+def crawl(page: Page, base_url: str, check: Callable[[Page], list[str]]) -> dict[str, list[str]]:
     """Path → what `check` found on it, for one page per URL pattern reachable from home."""
     seen_routes: set[str] = set()
     results: dict[str, list[str]] = {}
@@ -168,21 +166,31 @@ def visit_as(role: str, browser: Browser, base_url: str, **context_args: Any) ->
     return page
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("role", ROLES)
-def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(
-    role: str, browser: Browser, live_server: LiveServer
-) -> None:
-    base_url = live_server.url
-    page = visit_as(role, browser, base_url, viewport={"width": 1280, "height": 900})
+TABLET = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
 
-    results = crawl(page, base_url)
+
+def check_every_page(
+    role: str, browser: Browser, base_url: str, check: Callable[[Page], list[str]], **device: Any
+) -> None:
+    """Crawl as `role` on `device`; fail naming each page where `check` found something."""
+    page = visit_as(role, browser, base_url, **device)
+    results = crawl(page, base_url, check)
     page.context.close()
 
     assert len(results) >= ROLES[role], sorted(results)
     failing = {path: found for path, found in results.items() if found}
     assert not failing, "\n".join(
         f"{path}\n  " + "\n  ".join(found) for path, found in sorted(failing.items())
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(
+    role: str, browser: Browser, live_server: LiveServer
+) -> None:
+    check_every_page(
+        role, browser, live_server.url, violations, viewport={"width": 1280, "height": 900}
     )
 
 
@@ -191,19 +199,7 @@ def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(
 def test_text_at_twice_its_size_still_fits_the_tablet_s_width(
     role: str, browser: Browser, live_server: LiveServer
 ) -> None:
-    base_url = live_server.url
-    page = visit_as(
-        role, browser, base_url, viewport={"width": 820, "height": 1180}, has_touch=True
-    )
-
-    results = crawl(page, base_url, too_wide)
-    page.context.close()
-
-    assert len(results) >= ROLES[role], sorted(results)
-    failing = {path: found for path, found in results.items() if found}
-    assert not failing, "\n".join(
-        f"{path}\n  " + "\n  ".join(found) for path, found in sorted(failing.items())
-    )
+    check_every_page(role, browser, live_server.url, too_wide, **TABLET)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -211,16 +207,4 @@ def test_text_at_twice_its_size_still_fits_the_tablet_s_width(
 def test_every_control_on_the_floor_s_pages_is_a_44_pixel_touch_target(
     role: str, browser: Browser, live_server: LiveServer
 ) -> None:
-    base_url = live_server.url
-    page = visit_as(
-        role, browser, base_url, viewport={"width": 820, "height": 1180}, has_touch=True
-    )
-
-    results = crawl(page, base_url, small_targets)
-    page.context.close()
-
-    assert len(results) >= ROLES[role], sorted(results)
-    failing = {path: found for path, found in results.items() if found}
-    assert not failing, "\n".join(
-        f"{path}\n  " + "\n  ".join(found) for path, found in sorted(failing.items())
-    )
+    check_every_page(role, browser, live_server.url, small_targets, **TABLET)
