@@ -195,7 +195,7 @@ def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("role", ["tablet", "floor", "agent"])
+@pytest.mark.parametrize("role", ["tablet", "floor", "agent", "support", "manager", "lead"])
 def test_text_at_twice_its_size_still_fits_the_tablet_s_width(
     role: str, browser: Browser, live_server: LiveServer
 ) -> None:
