@@ -6,11 +6,12 @@ The clock stands at Tuesday 3 November 2026 06:00 in Chicago (staffing's `now`);
 """
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 import time_machine
@@ -19,6 +20,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from golive.models import Application, EscalationTier, GoLive, Membership, Role, Site, Unit
+from issues import services
 from issues.assignment import (
     NOBODY_NOTE,
     ROUTING_LOCK_SPACE,
@@ -483,6 +485,40 @@ def test_the_sweep_offers_each_pending_issue_once_and_leaves_claimed_ones_alone(
     claimed.refresh_from_db()
     assert (waiting.assignee, waiting.routing_pending) == (ann, False)
     assert (claimed.assignee, claimed.routing_pending) == (agent_alex, False)
+
+
+def test_an_issue_whose_routing_fails_stays_pending_and_the_sweep_goes_on(
+    on_duty: OnDuty,
+    log_issue: LogIssue,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ann = on_duty("Ann Ames")
+    broken, fine = log_issue(), log_issue()
+    apply_routing = services.apply_routing
+
+    def fails_for_one(*, issue: Issue, **kwargs: Any) -> Issue:
+        # Stands for a fault nobody foresaw, in the write of one issue only.
+        if issue.pk == broken.pk:
+            raise RuntimeError("the write failed")
+        return apply_routing(issue=issue, **kwargs)
+
+    monkeypatch.setattr(services, "apply_routing", fails_for_one)
+    with caplog.at_level(logging.ERROR, logger="issues.assignment"):
+        assert route_pending_issues() == 1
+
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    # The failed issue's claim was rolled back with its transaction: the next sweep offers it again.
+    assert (broken.routing_pending, broken.assignee, broken.tier) == (True, None, None)
+    assert not broken.events.exclude(kind=IssueEvent.Kind.CREATED).exists()
+    assert (fine.routing_pending, fine.assignee) == (False, ann)
+    assert f"Could not route issue {broken.pk}" in caplog.text
+
+    monkeypatch.setattr(services, "apply_routing", apply_routing)
+    assert route_pending_issues() == 1
+    broken.refresh_from_db()
+    assert (broken.routing_pending, broken.assignee) == (False, ann)
 
 
 # --- Races, settled in PostgreSQL -----------------------------------------------------------------
