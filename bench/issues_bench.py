@@ -116,6 +116,16 @@ def server_env() -> dict[str, str]:
     }
 
 
+def collect_static(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """collectstatic into `env`'s STATIC_ROOT, started (wait for it): with DEBUG off, pages name
+    their assets from whitenoise's manifest, which this writes."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+    )
+
+
 def start_gunicorn(
     port: int, *, env: dict[str, str] | None = None, log: IO[bytes] | None = None
 ) -> subprocess.Popen[bytes]:

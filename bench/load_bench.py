@@ -66,6 +66,7 @@ from django.utils import timezone  # noqa: E402
 from bench.issues_bench import (  # noqa: E402
     BENCH_SECRET_KEY,
     WEB_WORKERS,
+    collect_static,
     enroll_tablet,
     free_port,
     server_env,
@@ -660,13 +661,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="golive-loadbench-") as folder:
             logs = Path(folder)
             env = server_env() | {"STATIC_ROOT": str(logs / "static")}
-            # With DEBUG off, pages name their assets from whitenoise's manifest: collected for
-            # this run while the data set is built (compressing every asset takes a minute).
-            collecting = subprocess.Popen(
-                [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-                cwd=ROOT,
-                env=env,
-            )
+            # Collected for this run while the data set is built (compressing every asset takes a
+            # minute).
+            collecting = collect_static(env)
             started = time.perf_counter()
             try:
                 cast = build()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ from django.urls import reverse  # noqa: E402
 from playwright.sync_api import Browser, expect, sync_playwright  # noqa: E402
 
 from bench.issues_bench import (  # noqa: E402
+    collect_static,
     enroll_tablet,
     free_port,
     server_env,
@@ -46,8 +46,7 @@ from bench.staffing_bench import bench_environment  # noqa: E402
 from golive.screenshots import CHROMIUM  # noqa: E402
 from issues.access import TABLET_COOKIE  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "benchmarks.md"
+OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 ROUNDS = int(os.environ.get("BENCH_SLOW_ROUNDS", "10"))
 SECRET = "bench-slow-network-tablet"
 NETWORK = {
@@ -86,6 +85,25 @@ def one_round(browser: Browser, base_url: str, n: int) -> tuple[float, float]:
     return float(usable), confirmed
 
 
+def run_rounds(env: dict[str, str]) -> list[tuple[float, float]]:
+    """gunicorn with `env`, the warm-up round, then ROUNDS rounds."""
+    port = free_port()
+    server = start_gunicorn(port, env=env)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+            )
+            one_round(browser, base_url, -1)  # warm the server's caches and connections
+            rounds = [one_round(browser, base_url, n) for n in range(ROUNDS)]
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return rounds
+
+
 def main() -> None:
     bench_environment()
     databases = setup_databases(verbosity=0, interactive=False, keepdb=False)
@@ -93,32 +111,11 @@ def main() -> None:
         with override_settings(ROOT_URLCONF="bench.urls", ALLOWED_HOSTS=["testserver"]):
             go_live, _lead, unit = build()
             enroll_tablet(go_live, unit, SECRET)
-        port = free_port()
-        folder = tempfile.TemporaryDirectory(prefix="golive-slownet-")
-        # With DEBUG off, pages name their assets from whitenoise's manifest: collected here.
-        env = server_env() | {"STATIC_ROOT": folder.name}
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
-        server = start_gunicorn(port, env=env)
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM,
-                    headless=True,
-                    args=["--no-sandbox", "--disable-gpu"],
-                )
-                one_round(browser, base_url, -1)  # warm the server's caches and connections
-                rounds = [one_round(browser, base_url, n) for n in range(ROUNDS)]
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            folder.cleanup()
+        with tempfile.TemporaryDirectory(prefix="golive-slownet-") as folder:
+            env = server_env() | {"STATIC_ROOT": folder}
+            if collect_static(env).wait() != 0:
+                raise RuntimeError("collectstatic failed")
+            rounds = run_rounds(env)
         write_report(rounds)
     finally:
         teardown_databases(databases, verbosity=0)

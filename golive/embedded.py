@@ -66,6 +66,10 @@ def redis_socket_url(redis_dir: Path) -> str:
     return f"unix://{redis_dir / 'redis.sock'}"
 
 
+# REDIS_URL when it is unset: the embedded Redis that `make run` starts under var/.
+DEFAULT_REDIS_URL = redis_socket_url(BASE_DIR / "var" / "redis")
+
+
 def ensure_database(**conninfo: str) -> None:
     """Create the database named in `conninfo` if its server lacks it (first start on a server)."""
     import psycopg

@@ -14,7 +14,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from golive.embedded import redis_socket_url, socket_database_url
+from golive.embedded import DEFAULT_REDIS_URL, socket_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -226,7 +226,7 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("golive needs PostgreSQL: DATABASE_URL must be a postgres:// URL.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL") or redis_socket_url(BASE_DIR / "var" / "redis")
+REDIS_URL = env_str("REDIS_URL") or DEFAULT_REDIS_URL
 CACHE_URL, CELERY_BROKER_URL = redis_urls(REDIS_URL)
 CACHES = {
     "default": {

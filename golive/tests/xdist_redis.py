@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from golive.embedded import BASE_DIR, redis_socket_url
+from golive.embedded import DEFAULT_REDIS_URL
 
 # Redis's default `databases 16`: databases 0..15.
 REDIS_DATABASES = 16
@@ -49,6 +49,6 @@ def pytest_load_initial_conftests() -> Generator[None, None, None]:
     # A wrapper runs before every plain implementation, pytest-django's (which loads settings) too.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if worker.startswith("gw"):
-        url = os.environ.get("REDIS_URL") or redis_socket_url(BASE_DIR / "var" / "redis")
+        url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
         os.environ["REDIS_URL"] = worker_redis_url(url, int(worker[2:]))
     return (yield)
