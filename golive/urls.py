@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from golive import api as core_api
 from golive.views import (
+    accounts,
     audit,
     directory,
     golives,
@@ -41,6 +42,8 @@ urlpatterns = [
     path("issues/", include("issues.urls")),
     path("staffing/", include("staffing.urls")),
     path("", include((core_patterns, "golive"))),
+    # Before Django's own: signing out also clears the device (golive/views/accounts.py).
+    *accounts.urlpatterns,
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

@@ -25,12 +25,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from golive.lib.rows import Columns, prepared_cursor
 from golive.models import GoLive, Membership, Role, Site, Unit
 from golive.permissions import DESK, home_units, managed_units
 from issues.models import TABLET_LAST_USED_EVERY, Issue, IssueReporter, UnitTablet
+from issues.offline import forget_copies, is_queue_send, queue_answer
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -190,7 +192,12 @@ def floor_access(view: View) -> View:
         elif getattr(request, "tablet_revoked", False):
             return _revoked(request)
         elif request.user.is_authenticated:
+            if is_queue_send(request):
+                return queue_answer(403, "You are no longer a member of a go-live in golive.")
             return render(request, "golive/no_go_live.html", status=403)
+        elif is_queue_send(request):
+            # The device keeps the issue and sends it once its reporter has signed in again.
+            return queue_answer(401, "Sign in again to send it.", sign_in=reverse("login"))
         else:
             return redirect_to_login(request.get_full_path())
         request.floor = floor  # type: ignore[attr-defined]
@@ -203,7 +210,24 @@ def floor_access(view: View) -> View:
 
 
 def _revoked(request: HttpRequest) -> HttpResponse:
-    return render(request, "issues/tablet_revoked.html", status=403)
+    """Why the tablet stopped working, as a page or, to its queue, in JSON; either way the device
+    drops its copies of the unit's pages."""
+    closed: Unit | None = getattr(request, "tablet_closed_unit", None)
+    if is_queue_send(request):
+        if closed is not None:
+            message = (
+                f"{closed.name} was closed in golive, so this issue was not logged. "
+                "Call the command center to report it."
+            )
+        else:
+            message = (
+                "This tablet is no longer enrolled, so this issue was not logged. Call the "
+                "command center, or ask your unit manager to enroll the tablet again."
+            )
+        return forget_copies(queue_answer(403, message, revoked=True))
+    return forget_copies(
+        render(request, "issues/tablet_revoked.html", {"closed_unit": closed}, status=403)
+    )
 
 
 def floor_of(request: HttpRequest) -> Floor:
@@ -281,6 +305,8 @@ def check_tablet(request: HttpRequest, secret: str) -> UnitTablet | None:
     tablet = tablet_by_secret(secret)
     if tablet is None or tablet.is_revoked or not tablet.unit.is_active:
         request.tablet_revoked = True  # type: ignore[attr-defined]
+        if tablet is not None and not tablet.is_revoked:
+            request.tablet_closed_unit = tablet.unit  # type: ignore[attr-defined]
         return None
     request.tablet = tablet  # type: ignore[attr-defined]
     timezone.activate(tablet.go_live.tzinfo)

@@ -272,7 +272,9 @@ class IntakeForm(forms.Form):
                 widget=forms.Select(attrs={"class": "form-select form-select-lg"}),
                 error_messages={
                     "required": "Choose the unit where the problem is.",
-                    "invalid_choice": "Choose one of your units from the list.",
+                    "invalid_choice": (
+                        "That unit is not one of yours, or it was closed: choose one from the list."
+                    ),
                 },
             )
             self.order_fields(["unit"])

@@ -9,6 +9,7 @@ from issues.views import (
     intake,
     known,
     mine,
+    offline,
     queue,
     setup,
     tablets,
@@ -18,6 +19,7 @@ app_name = "issues"
 
 urlpatterns = [
     *intake.urlpatterns,
+    *offline.urlpatterns,
     *tablets.urlpatterns,
     *mine.urlpatterns,
     *queue.urlpatterns,

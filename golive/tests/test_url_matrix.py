@@ -247,6 +247,10 @@ TABLE: dict[str, Door | tuple[Door, ...]] = {
     ),
     # --- issues: the floor's pages (members and tablets) ---
     "issues:new": page(FLOOR),
+    # What makes the floor pages work offline: public, as they hold nobody's data.
+    "issues:service_worker": get(EVERYONE),
+    "issues:manifest": get(EVERYONE),
+    "issues:offline": get(EVERYONE),
     # Words of the Front Desk's issue: whoever may not see it must not be offered it.
     "issues:similar": get(FLOOR, query="title=scanner+offline+badge+reader"),
     "issues:join": post(FLOOR, data={"issue": "{issue}"}, special={"outsider": NOT_FOUND}),

@@ -458,7 +458,10 @@ def test_a_member_cannot_log_for_a_unit_that_is_not_theirs(
 ) -> None:
     response = client_for(nurse_nina).post(reverse("issues:new"), form(unit=ed.pk))
     assert response.status_code == 400
-    assert "Choose one of your units from the list." in response.content.decode()
+    assert (
+        "That unit is not one of yours, or it was closed: choose one from the list."
+        in response.content.decode()
+    )
     assert not Issue.objects.exists()
 
 
@@ -790,3 +793,116 @@ def test_the_confirmation_is_for_those_who_may_see_the_issue(
     _, other_secret = enroll(ed, manager_maria)
     assert tablet_client(other_secret).get(url).status_code == 404
     assert client_for(outsider_oscar).get(url).status_code == 404
+
+
+# --- An issue queued on the device (static/js/outbox.js) is answered in JSON ---------------------
+
+QUEUED = {"HTTP_X_GOLIVE_QUEUE": "1"}
+
+
+def test_a_queued_issue_is_answered_with_its_number_and_a_resend_with_the_same_one(
+    device: Client, form: Post
+) -> None:
+    data = form()
+    first = device.post(reverse("issues:new"), data, **QUEUED)
+    again = device.post(reverse("issues:new"), data, **QUEUED)
+
+    issue = Issue.objects.get()
+    assert first.status_code == again.status_code == 201
+    assert (
+        first.json()
+        == again.json()
+        == {
+            "message": "",
+            "code": issue.code,
+            "confirmation": reverse("issues:confirmation", args=[issue.pk]),
+            "url": reverse("issues:floor_issue", args=[issue.pk]),
+        }
+    )
+
+
+def test_a_queued_issue_with_a_photo_is_logged_with_it_once(device: Client, form: Post) -> None:
+    data = form()
+    for _ in range(2):
+        photo = SimpleUploadedFile("screen.jpg", picture(), content_type="image/jpeg")
+        assert (
+            device.post(reverse("issues:new"), {**data, "photo": photo}, **QUEUED).status_code
+            == 201
+        )
+    assert IssuePhoto.objects.get().issue == Issue.objects.get()
+
+
+def test_a_queued_issue_the_form_refuses_comes_back_with_each_reason(
+    device: Client, form: Post
+) -> None:
+    response = device.post(
+        reverse("issues:new"), form(title="", reporter_callback="call me"), **QUEUED
+    )
+
+    assert response.status_code == 400
+    answer = response.json()
+    assert set(answer["errors"]) == {"title", "reporter_callback"}
+    assert answer["errors"]["title"] == ["Say in a few words what is wrong."]
+    assert answer["message"].startswith("Not logged: Say in a few words what is wrong.")
+    assert not Issue.objects.exists()
+
+
+def test_a_queued_issue_of_a_revoked_tablet_is_refused_and_the_device_told_to_forget_its_copies(
+    tablet: tuple[UnitTablet, Client], form: Post
+) -> None:
+    unit_tablet, device = tablet
+    UnitTablet.objects.filter(pk=unit_tablet.pk).update(revoked_at=timezone.now())
+
+    response = device.post(reverse("issues:new"), form(), **QUEUED)
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "message": "This tablet is no longer enrolled, so this issue was not logged. Call the "
+        "command center, or ask your unit manager to enroll the tablet again.",
+        "revoked": True,
+    }
+    assert response["X-Golive-Offline"] == "forget"
+    assert response["Clear-Site-Data"] == '"cache"'
+    assert not Issue.objects.exists()
+
+
+def test_a_queued_issue_whose_unit_was_closed_names_the_unit(
+    device: Client, form: Post, four_west: Unit
+) -> None:
+    Unit.objects.filter(pk=four_west.pk).update(is_active=False)
+
+    response = device.post(reverse("issues:new"), form(), **QUEUED)
+
+    assert response.status_code == 403
+    assert response.json()["message"] == (
+        "4 West Med/Surg was closed in golive, so this issue was not logged. "
+        "Call the command center to report it."
+    )
+    page = device.get(reverse("issues:new"))
+    assert page.status_code == 403
+    assert "Its unit, 4 West Med/Surg, was closed in golive" in page.content.decode()
+    assert page["X-Golive-Offline"] == "forget"
+
+
+def test_a_member_signed_out_meanwhile_is_asked_to_sign_in_and_nothing_is_logged(
+    client: Client, form: Post
+) -> None:
+    response = client.post(reverse("issues:new"), form(), **QUEUED)
+
+    assert response.status_code == 401
+    assert response.json() == {"message": "Sign in again to send it.", "sign_in": reverse("login")}
+    assert not Issue.objects.exists()
+
+
+def test_a_queued_issue_of_a_member_whose_unit_is_no_longer_theirs_is_refused(
+    client_for: Callable[[User], Client], nurse_nina: User, form: Post, four_west: Unit, ed: Unit
+) -> None:
+    response = client_for(nurse_nina).post(
+        reverse("issues:new"), form(unit=ed.pk, reporter_name=""), **QUEUED
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "unit": ["That unit is not one of yours, or it was closed: choose one from the list."]
+    }
+    assert not Issue.objects.exists()

@@ -234,9 +234,11 @@ def test_enrolling_signs_out_whoever_was_signed_in_on_that_browser(
     url = reverse("issues:tablet_enroll", args=[enrollment.code])
     assert "Enrolling signs you out" in client.get(url).content.decode()
 
-    client.post(url)
+    enrolled = client.post(url)
 
     assert "_auth_user_id" not in client.session
+    # Nothing the browser kept for her stays on the unit's device.
+    assert enrolled["Clear-Site-Data"] == '"cache", "storage"'
     home = client.get(reverse("issues:tablet_home"))
     assert home.status_code == 200
     assert home.context["floor"].membership is None
@@ -449,6 +451,10 @@ TABLET_PAGES = {
     "floor_reopen",
     "known",
     "call_now",
+    # The service worker, the app's manifest and the offline page: open to anyone, nobody's data.
+    "service_worker",
+    "manifest",
+    "offline",
     # The enrollment landing is open to anyone holding a code (it is how a tablet gets enrolled).
     "tablet_enroll",
     "tablet_enter_code",

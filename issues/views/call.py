@@ -12,10 +12,12 @@ from django.views.decorators.http import require_GET
 
 from issues.access import floor_access, floor_of
 from issues.forms_intake import CallForm
+from issues.offline import offline_copy
 from issues.reach import call_list
 
 
 @floor_access
+@offline_copy
 @require_GET
 def call_now(request: HttpRequest) -> HttpResponse:
     floor = floor_of(request)

@@ -11,8 +11,16 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import timezone
@@ -38,6 +46,7 @@ from issues.intake import (
     whom_to_call,
 )
 from issues.models import Issue, IssuePhoto
+from issues.offline import is_queue_send, offline_copy, queue_answer
 from issues.services import IssueRefused, add_reporter
 
 
@@ -63,10 +72,14 @@ def _follow_url(floor: Floor) -> str:
 
 
 @floor_access
+@offline_copy
 @tablet_checked_by_write
 def new_issue(request: HttpRequest) -> HttpResponse:
     """The intake form. A tablet's submission is checked by the statement that logs it (see
-    `Floor`); the tablet is looked up only when the form has to be shown again."""
+    `Floor`); the tablet is looked up only when the form has to be shown again.
+
+    An issue the device queued (static/js/outbox.js) is answered in JSON: its number, or why it
+    was refused."""
     floor = floor_of(request)
     units = _member_units(floor)
     form = IntakeForm(posted(request), request.FILES or None, floor=floor, units=units)
@@ -98,15 +111,44 @@ def new_issue(request: HttpRequest) -> HttpResponse:
         except IssueRefused as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
+            if is_queue_send(request):
+                return _logged(issue)
             return HttpResponseRedirect(path_of("issues:confirmation", issue.pk))
     floor.check()
+    if is_queue_send(request):
+        return _refused(form)
     context = {
         "form": form,
         "floor": floor,
         "phi_patterns": phi_patterns_for_script(),
         "no_unit": form.no_unit,
+        "photo_max_bytes": settings.ISSUE_PHOTO_MAX_BYTES,
     }
     return render(request, "issues/intake.html", context, status=400 if form.errors else 200)
+
+
+def _logged(issue: Issue) -> JsonResponse:
+    """The queued issue's number and pages; the same for a resend of an issue already logged."""
+    return queue_answer(
+        201,
+        code=issue.code,
+        confirmation=path_of("issues:confirmation", issue.pk),
+        url=path_of("issues:floor_issue", issue.pk),
+    )
+
+
+def _refused(form: IntakeForm) -> JsonResponse:
+    """Why a queued issue was not logged, field by field, for the device to show with it."""
+    if not form.errors:
+        kinds = ", ".join(form.phi_kinds)
+        return queue_answer(
+            400, f"It looks like it holds {kinds}. Take patient data out, then send it again."
+        )
+    errors = {
+        name: [str(message) for message in messages] for name, messages in form.errors.items()
+    }
+    lines = [message for messages in errors.values() for message in messages]
+    return queue_answer(400, "Not logged: " + " ".join(lines), errors=errors)
 
 
 @floor_access

@@ -21,6 +21,7 @@ from issues import known as known_issues
 from issues.access import Floor, floor_access, floor_of, get_issue_for_user
 from issues.forms_known import EditForm, KnownIssueForm, PublishForm
 from issues.models import KnownIssue
+from issues.offline import offline_copy
 from issues.services import IssueRefused
 
 
@@ -35,6 +36,7 @@ def _board_units(floor: Floor) -> list[int] | None:
 
 
 @floor_access
+@offline_copy
 def board(request: HttpRequest) -> HttpResponse:
     floor = floor_of(request)
     context = {

@@ -20,12 +20,14 @@ from golive.permissions import ALL_ROLES, role_required
 from issues.access import floor_access, floor_of, get_issue_for_floor, visible_issues
 from issues.forms_intake import ReopenForm
 from issues.models import Issue, IssueReporter
+from issues.offline import offline_copy
 from issues.services import REOPEN_WINDOW, IssueRefused, reopen_as_reporter
 
 PAGE_SIZE = 50
 
 
 @role_required(ALL_ROLES)
+@offline_copy
 def mine(request: HttpRequest) -> HttpResponse:
     """The issues the member reported or joined ("my problem too"), newest first."""
     membership: Membership = request.membership  # type: ignore[attr-defined]

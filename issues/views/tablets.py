@@ -28,12 +28,14 @@ from django.views.decorators.http import require_POST
 
 from golive.models import Membership, Unit
 from golive.permissions import MANAGERS, managed_units, role_required
+from golive.views.accounts import CLEAR_DEVICE
 from golive.views.golives import posted
 from issues import tablets
 from issues.access import TABLET_COOKIE, client_address, floor_access, floor_of
 from issues.forms_intake import EnrollCodeForm, TabletForm
 from issues.intake import whom_to_call
 from issues.models import UnitTablet
+from issues.offline import offline_copy
 from issues.services import OPEN, REOPEN_WINDOW
 
 COOKIE_AGE = dt.timedelta(days=365)
@@ -195,9 +197,11 @@ def tablet_enroll(request: HttpRequest, code: str) -> HttpResponse:
             tablet, secret = tablets.claim_enrollment(code=code)
         except tablets.TabletRefused as exc:
             return _refused(request, ip, tablets.find_by_code(code), str(exc))
-        # The device is the unit's now, not a person's: nobody stays signed in on it.
+        # The device is the unit's now, not a person's: nobody stays signed in on it, and nothing
+        # it kept for whoever was signed in stays on it.
         logout(request)
         response = redirect("issues:tablet_home")
+        response["Clear-Site-Data"] = CLEAR_DEVICE
         response.set_cookie(
             TABLET_COOKIE,
             secret,
@@ -231,6 +235,7 @@ RECENTLY_RESOLVED = REOPEN_WINDOW
 
 
 @floor_access
+@offline_copy
 def tablet_home(request: HttpRequest) -> HttpResponse:
     """The unit's open issues and those resolved lately, refreshed every 30 s; a member, who has
     no tablet, follows their issues on My issues instead."""
