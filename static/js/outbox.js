@@ -321,7 +321,7 @@
         );
       }
       actions.appendChild(
-        button("Remove", "btn-outline-danger", function () {
+        button("Remove", "btn-outline-dark", function () {
           store.remove(item.key).then(render);
         })
       );

@@ -1,9 +1,10 @@
 // The floor's service worker. `GOLIVE` (its files, header names and version) is written in front
 // of this file by issues/views/offline.py.
 //
-// - Pages: from the network; when the network is down (or silent for WAIT_MS), the last copy kept
-//   of the page, marked so the page shows its age; else the offline page. Only pages the server
-//   marks "keep" are kept (the floor pages); a page marked "forget" (a revoked tablet) drops all.
+// - Pages: from the network; for a page kept on the device, when the network is down (or silent
+//   for WAIT_MS), its last copy, marked so the page shows its age; for any other, the offline page
+//   when the network fails. Only pages the server marks "keep" are kept (the floor pages); a page
+//   marked "forget" (a revoked tablet) drops them all.
 // - Static files: from the network (the browser's own cache first), a kept copy when it is down.
 // - Anything else (a POST, htmx parts, JSON) is left to the network.
 "use strict";
@@ -105,48 +106,50 @@ function remember(url, response) {
   return Promise.resolve();
 }
 
+// From the network. A page the device keeps a copy of gives the network WAIT_MS, then shows the
+// copy (the network's answer, if it comes, is kept for next time); any other page waits for the
+// network as long as the browser does, and only if that fails shows the offline page.
 function page(event) {
   const request = event.request;
   const network = fetch(request).then(function (response) {
     event.waitUntil(remember(request.url, response.clone()));
     return response;
   });
-  // The page keeps loading after WAIT_MS if it comes: its copy is kept for next time.
   event.waitUntil(network.catch(function () {}));
-  return within(WAIT_MS, network).catch(function () {
-    return keptCopy(request.url)
-      .then(function (kept) {
-        return kept || caches.match(GOLIVE.offlinePage);
-      })
-      .then(function (answer) {
-        return answer || Response.error();
-      });
-  });
-}
-
-// The last copy of the page (or, for one with a query such as ?unit=, of the page without it),
-// marked as a kept copy: the page's script then shows its age.
-function keptCopy(url) {
-  return caches.open(PAGES).then(function (cache) {
-    return cache
-      .match(url, { ignoreVary: true })
-      .then(function (kept) {
-        return kept || cache.match(url, { ignoreVary: true, ignoreSearch: true });
-      })
-      .then(function (kept) {
-        if (!kept) {
-          return null;
-        }
-        return kept.text().then(function (text) {
-          return new Response(text.replace('data-copy="live"', 'data-copy="kept"'), {
-            status: 200,
-            headers: kept.headers,
-          });
+  return keptCopy(request.url).then(function (kept) {
+    if (!kept) {
+      return network.catch(function () {
+        return caches.match(GOLIVE.offlinePage).then(function (answer) {
+          return answer || Response.error();
         });
       });
+    }
+    return within(WAIT_MS, network).catch(function () {
+      return marked(kept);
+    });
   });
 }
 
+// The last copy of the page (or, for one with a query such as ?unit=, of the page without it).
+function keptCopy(url) {
+  return caches.open(PAGES).then(function (cache) {
+    return cache.match(url, { ignoreVary: true }).then(function (kept) {
+      return kept || cache.match(url, { ignoreVary: true, ignoreSearch: true });
+    });
+  });
+}
+
+// A kept copy marked as one: the page's script then shows its age.
+function marked(kept) {
+  return kept.text().then(function (text) {
+    return new Response(text.replace('data-copy="live"', 'data-copy="kept"'), {
+      status: 200,
+      headers: kept.headers,
+    });
+  });
+}
+
+// From the network; when it is down (or silent for WAIT_MS), the copy kept of the file, if any.
 function file(event) {
   const request = event.request;
   const network = fetch(request).then(function (response) {
@@ -161,13 +164,8 @@ function file(event) {
     return response;
   });
   event.waitUntil(network.catch(function () {}));
-  return within(WAIT_MS, network).catch(function (error) {
-    return caches.match(request, { ignoreVary: true }).then(function (kept) {
-      if (kept) {
-        return kept;
-      }
-      throw error;
-    });
+  return caches.match(request, { ignoreVary: true }).then(function (kept) {
+    return kept ? within(WAIT_MS, network).catch(function () { return kept; }) : network;
   });
 }
 
