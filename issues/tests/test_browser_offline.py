@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, expect
@@ -31,7 +32,7 @@ from golive.models import GoLive, Unit
 from golive.tests.test_accessibility import small_targets, violations
 from issues.access import TABLET_COOKIE
 from issues.known import publish_known_issue
-from issues.models import Issue, KnownIssue, UnitTablet
+from issues.models import Category, Issue, KnownIssue, UnitTablet
 from issues.tests.conftest import LogIssue
 from issues.tests.test_tablets import enroll
 
@@ -510,5 +511,74 @@ def test_signing_out_asks_first_when_an_issue_still_waits_on_the_device(
         sign_out(answer=True)
         page.wait_for_url("**/accounts/login/**")
         assert stored_issues(page) == []
+    finally:
+        context.close()
+
+
+def test_an_issue_refused_for_a_retired_category_is_fixed_in_the_form_and_sent_again(
+    tablet: tuple[UnitTablet, BrowserContext, Page], network: Network, printing: Category
+) -> None:
+    _, context, page = tablet
+    queue_one_offline(page, context, network)
+    Category.objects.filter(pk=printing.pk).update(is_active=False)
+    page.goto(network.url + "/issues/known/")  # the kept copy
+    online(context, network)
+
+    refused = page.locator("#gl-outbox")
+    expect(refused.get_by_role("heading", name="Not logged: 1 issue")).to_be_visible()
+    expect(refused).to_contain_text("Not logged: Tap one of the kinds of problem shown.")
+    refused.get_by_role("button", name="Edit and send again").tap()
+
+    page.wait_for_url("**/issues/new/")
+    expect(page.get_by_label("What is wrong, in a few words")).to_have_value(
+        "Label printer prints blank labels"
+    )
+    expect(page.get_by_label("Your name")).to_have_value("Kim Rivera")
+    expect(page.get_by_label("One person")).to_be_checked()
+    expect(page.locator("#gl-outbox")).to_be_hidden()
+    page.get_by_text("Hardware / device", exact=True).tap()
+    page.get_by_role("button", name="Send to the help desk").tap()
+
+    page.wait_for_url("**/logged/")
+    issue = Issue.objects.get()
+    assert (issue.title, issue.category.name) == (
+        "Label printer prints blank labels",
+        "Hardware / device",
+    )
+    assert stored_issues(page) == []
+
+
+def test_a_member_signed_out_meanwhile_signs_in_again_and_her_issue_goes(
+    browser: Browser, network: Network, nurse_nina: User, setup: None
+) -> None:
+    context = browser.new_context(**TABLET)
+    page = context.new_page()
+    try:
+        sign_in(page, network.url, nurse_nina)
+        page.goto(network.url + "/issues/new/")
+        kept_pages(page, 4)
+        offline(context, network)
+        page.get_by_text("Printing / labels", exact=True).tap()
+        page.get_by_text("One person", exact=True).tap()
+        page.get_by_text("There is a workaround", exact=True).tap()
+        page.get_by_label("What is wrong, in a few words").fill("Label printer prints blank labels")
+        page.get_by_role("button", name="Send to the help desk").tap()
+        expect(page.get_by_role("heading", name="1 issue waiting to send")).to_be_visible()
+
+        Session.objects.all().delete()  # her session ended (idle timeout) meanwhile
+        online(context, network)
+        outbox = page.locator("#gl-outbox")
+        expect(outbox).to_contain_text("Sign in again to send them")
+        assert Issue.objects.count() == 0
+        outbox.get_by_role("link", name="Sign in").tap()
+        page.get_by_label("Username").fill(nurse_nina.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+        page.wait_for_url("**/issues/new/")
+        expect(page.get_by_test_id("sent-issue")).to_have_count(1)
+        issue = Issue.objects.get()
+        assert issue.reporter_user == nurse_nina
+        expect(page.get_by_test_id("sent-issue")).to_have_text(issue.code)
     finally:
         context.close()
