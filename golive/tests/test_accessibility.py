@@ -92,6 +92,217 @@ TOO_WIDE = """() => {
 }"""
 
 
+# Colour is never the only signal (WCAG 1.4.1). The person this protects sees the page but not its
+# hues, so what counts is what is shown: words, a mark such as ✓ ✕ ◐ ⚠, or a picture; hidden text
+# and aria-label reach a screen reader, not them. On each page:
+# 1. Every element whose colour means something (a badge, an alert, a STATE_CLASS) shows words or
+#    a mark, and a screen reader hears words too.
+# 2. No box of another class is coloured and empty (a status dot), legend keys aside.
+# 3. Two elements of one kind (tag and classes but the state's, with the parent's and the
+#    grandparent's) that differ in colour differ in words too, values aside: a red "2 h left"
+#    beside a black "3 h left", a grid cell without its mark, fail. A value alone is read with its
+#    parent's words ("Overdue 3").
+# 4. A FRAMES box (a coloured border, bar or tint) that sets one of a list apart from the others of
+#    its kind holds a badge or coloured words they do not have ("⚠ Patient safety").
+# 5. A link within a line of text is underlined or framed, not only blue.
+# 6. The current item of a menu or tabs differs from the others by more than hue.
+# 3, 4 and 6 compare what one page shows, so they see a fault where the demo puts both states on
+# a page. What is closed (a menu, a <details>) is not seen and not checked.
+#
+# Classes whose colour means a state: Bootstrap's contextual colours and .active; the project's
+# (static/css) phase, issue status, priority, patient safety, unit tablet, assignment, the grid's
+# cover, an internal note, the shift panel's warnings, a fixed known issue; and gl-overdue, which
+# colours nothing but names the state, so that overdue rows are of one kind with the others. Not
+# here: classes that colour what means nothing (the tablet's bar, charts, muted text), the grid's
+# "today" (a 3 px bar, a shape) and the queue's focused row (a 3 px outline).
+STATE_CLASS = (
+    r"^((text-bg|alert|table|list-group-item)"
+    r"-(primary|secondary|success|danger|warning|info|light|dark)"
+    r"|(bg|text|border)-(primary|success|danger|warning|info)(-subtle|-emphasis)?"
+    r"|gl-(phase|status|prio|assignment)-\w+|gl-tablet-(waiting|enrolled|expired|revoked)"
+    r"|gl-(none|short|met|over|empty|safety|safety-badge|internal|known-fixed|warnings|overdue)"
+    r"|active)$"
+)
+FRAMES = ", ".join(
+    [
+        *(
+            f".{part}-{colour}"
+            for part in ("border", "table", "list-group-item")
+            for colour in ("primary", "success", "danger", "warning", "info")
+        ),
+        "tr.gl-safety",
+        ".gl-internal",
+    ]
+)
+# The dashboard's legend keys: empty swatches whose words name the chart's shapes ("bars").
+LEGEND_KEYS = ".gl-key"
+
+COLOUR_ONLY = """({stateClass, frames, keys}) => {
+    const stateRe = new RegExp(stateClass);
+    const memo = (f) => { const m = new Map();
+        return (e) => { if (!m.has(e)) { m.set(e, f(e)); } return m.get(e); }; };
+    const style = memo((e) => getComputedStyle(e));
+    const rgba = (c) => { const [r = 0, g = 0, b = 0, a = 1] = (c.match(/[\\d.]+/g) || []).map(Number);
+        return [r, g, b, a]; };
+    const borders = (s) => ["Top", "Right", "Bottom", "Left"]
+        .filter((side) => s[`border${side}Style`] !== "none" && parseFloat(s[`border${side}Width`]) > 0
+            && rgba(s[`border${side}Color`])[3] > 0)
+        .map((side) => s[`border${side}Color`]);
+    // Bootstrap's .visually-hidden: clipped to a 1 px box, read aloud and never seen.
+    const clipped = memo((e) => {
+        if (!e || e === document.body) { return false; }
+        const r = e.getBoundingClientRect();
+        return (r.width <= 1 && r.height <= 1 && style(e).overflow === "hidden") || clipped(e.parentElement);
+    });
+    const shown = memo((e) => e.checkVisibility({opacityProperty: true, visibilityProperty: true}) && !clipped(e));
+    const drawn = (e, p) => { const c = getComputedStyle(e, p).content;
+        return c === "none" || c === "normal" ? "" : c.replace(/^"(.*)"$/, "$1"); };
+    // What the eye reads in an element: its shown text, marks drawn by CSS, pictures.
+    const seen = memo((e) => {
+        const parts = [];
+        const walk = (n) => {
+            if (n.nodeType === Node.TEXT_NODE) { if (shown(n.parentElement)) { parts.push(n.data); } return; }
+            if (n.nodeType !== Node.ELEMENT_NODE || !shown(n)) { return; }
+            if (n.matches("img, svg, [role=img]")) { parts.push("▣"); return; }
+            parts.push(drawn(n, "::before"));
+            n.childNodes.forEach(walk);
+            parts.push(drawn(n, "::after"));
+        };
+        walk(e);
+        return parts.join(" ").replace(/\\s+/g, " ").trim();
+    });
+    // What a screen reader says for it: its label, or the text not hidden from it.
+    const heard = (e) => {
+        const parts = [];
+        const walk = (n) => {
+            if (n.nodeType === Node.TEXT_NODE) { parts.push(n.data); return; }
+            if (n.nodeType !== Node.ELEMENT_NODE || n.getAttribute("aria-hidden") === "true"
+                || !n.checkVisibility({visibilityProperty: true})) { return; }
+            if (n.getAttribute("aria-label")) { parts.push(n.getAttribute("aria-label")); return; }
+            if (n.matches("img")) { parts.push(n.alt); return; }
+            n.childNodes.forEach(walk);
+        };
+        walk(e);
+        return parts.join(" ").trim();
+    };
+    // Values are not states: a number with its unit ("14:30", "3 h 5 min", "HTTP 500") reads as "#",
+    // a code such as "P1" stays. A value alone is read with its parent's words.
+    const masked = (e) => seen(e)
+        .replace(/(?<![\\p{L}\\d])\\d+([.:,]\\d+)*(\\s*(%|ms|s|min|h|d|minutes?|hours?|days?|weeks?)(?!\\p{L}))?/gu, "#")
+        .replace(/#(\\s*#)+/g, "#");
+    const words = memo((e) => {
+        const own = masked(e);
+        return /[^\\s#.,:;()\\/%–—-]/u.test(own) || !e.parentElement ? own : masked(e.parentElement);
+    });
+    const plain = (e) => (e ? e.localName : "") + [...(e ? e.classList : [])]
+        .filter((c) => !stateRe.test(c) && !/^(fw|fst)-/.test(c)).sort().map((c) => `.${c}`).join("");
+    const kind = memo((e) => [e.parentElement?.parentElement, e.parentElement, e].map(plain).join(" > "));
+    const colour = memo((e) => { const s = style(e);
+        return [s.color, s.backgroundColor, s.borderTopColor, s.borderRightColor, s.borderBottomColor,
+                s.borderLeftColor, s.boxShadow, s.opacity].join(" "); });
+    const html = (e) => e.outerHTML.replace(/\\s+/g, " ").slice(0, 140);
+    const found = new Map();  // a fault and where → its first message, how many times
+    const report = (key, message) => { const [first, n] = found.get(key) || [message, 0]; found.set(key, [first, n + 1]); };
+
+    const all = [...document.body.querySelectorAll("*")].filter(shown);
+    const signals = new Set(all.filter((e) => e.matches(".badge") || [...e.classList].some((c) => stateRe.test(c))));
+    const isFrame = memo((e) => e.matches(frames));
+
+    // 1. Words or a mark, seen and heard.
+    for (const e of signals) {
+        if (!seen(e)) {
+            report(`1 ${kind(e)}`, `shows no words or mark: ${html(e)}`);
+        } else if (!e.closest("[aria-hidden=true]") && !heard(e)) {
+            report(`1 ${kind(e)}`, `says nothing to a screen reader: ${html(e)}`);
+        }
+    }
+
+    // 2. No empty coloured box.
+    const chromatic = (c) => { const [r, g, b, a] = rgba(c); return a > 0.5 && Math.max(r, g, b) - Math.min(r, g, b) > 25; };
+    for (const e of all.filter((e) => !signals.has(e) && !e.matches(keys))) {
+        if (e.matches("input, select, textarea, img, svg, svg *, progress, canvas, video, iframe, hr")
+            || seen(e) || e.querySelector("input, select, textarea, button")) { continue; }
+        const s = style(e);
+        if ([s.backgroundColor, ...borders(s), ...(s.boxShadow.match(/rgba?\\([^)]*\\)/g) || [])].some(chromatic)) {
+            report(`2 ${kind(e)}`, `a coloured box with no words or mark: ${html(e)}`);
+        }
+    }
+
+    // 3. Of one kind, another colour means other words.
+    const signalKinds = new Set([...signals].filter((e) => !isFrame(e)).map(kind));
+    const groups = new Map();  // kind and words → the elements, one per colour
+    for (const e of all.filter((e) => signalKinds.has(kind(e)))) {
+        const key = `${kind(e)} "${words(e)}"`;
+        if (!groups.has(key)) { groups.set(key, new Map()); }
+        groups.get(key).set(colour(e), e);
+    }
+    for (const [key, byColour] of groups) {
+        if (byColour.size > 1) {
+            const [a, b] = byColour.values();
+            report(`3 ${kind(a)}`, `only colour tells apart ${key}: ${html(a)} and ${html(b)}`);
+        }
+    }
+
+    // 4. A frame that sets one apart holds a marker the others lack.
+    const markers = (x) => [...signals].filter((m) => m !== x && x.contains(m) && !isFrame(m))
+        .map((m) => `${kind(m)} "${words(m)}"`);
+    for (const f of all.filter(isFrame)) {
+        for (const frame of frames.split(",").map((s) => s.trim()).filter((s) => f.matches(s))) {
+            const others = all.filter((p) => p !== f && kind(p) === kind(f) && !p.matches(frame));
+            const theirs = new Set(others.flatMap(markers));
+            if (others.length && !markers(f).some((m) => !theirs.has(m))) {
+                report(`4 ${frame} ${kind(f)}`, `only colour (${frame}) sets it apart from ${html(others[0])}: ${html(f)}`);
+            }
+        }
+    }
+
+    // 5. Links in a line of text: the block a link sits in holds words outside links and buttons.
+    const inline = (e) => /^(inline|contents)/.test(style(e).display);
+    const block = (n) => { let e = n.parentElement; while (e !== document.body && inline(e)) { e = e.parentElement; } return e; };
+    const withText = new Set();
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (/\\p{L}/u.test(n.data) && shown(n.parentElement) && !n.parentElement.closest("a, button, select, textarea")) {
+            withText.add(block(n));
+        }
+    }
+    for (const a of all.filter((e) => e.matches("a[href]") && inline(e) && seen(e) && withText.has(block(e)))) {
+        let marked = false;
+        for (let e = a; e !== block(a); e = e.parentElement) {
+            marked ||= style(e).textDecorationLine.includes("underline") || borders(style(e)).length > 0;
+        }
+        if (!marked) { report(`5 ${kind(a)}`, `a link in a line of text is not underlined: ${html(a)}`); }
+    }
+
+    // 6. The current one of a menu or tabs differs from the others by more than hue: by its weight,
+    //    underline, border or outline, or by a lightness at 3:1 (WCAG's contrast ratio).
+    const over = ([r, g, b, a], [R, G, B]) => [r * a + R * (1 - a), g * a + G * (1 - a), b * a + B * (1 - a)];
+    const backdrop = memo((e) => { const under = e.parentElement ? backdrop(e.parentElement) : [255, 255, 255, 1];
+        const c = rgba(style(e).backgroundColor); return c[3] > 0 ? [...over(c, under), 1] : under; });
+    const ink = (e) => over(rgba(style(e).color), backdrop(e));
+    const luminance = (rgb) => { const [r, g, b] = rgb.slice(0, 3).map((v) => (v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const contrast = (x, y) => { const [l, d] = [luminance(x), luminance(y)].sort((p, q) => q - p); return (l + 0.05) / (d + 0.05); };
+    const shape = (e) => { const s = style(e);
+        return [s.fontWeight, s.fontStyle, s.textDecorationLine, s.outlineStyle, borders(s).length].join(" "); };
+    const current = "[aria-current]:not([aria-current=false]), .active, .btn-check:checked + .btn";
+    for (const c of all.filter((e) => e.matches(current))) {
+        const alike = all.find((p) => kind(p) === kind(c) && !p.matches(current) && shape(p) === shape(c)
+            && contrast(ink(p), ink(c)) < 3 && contrast(backdrop(p), backdrop(c)) < 3);
+        if (alike) { report(`6 ${kind(c)}`, `only colour tells the current one: ${html(c)} from ${html(alike)}`); }
+    }
+
+    return [...found.values()].map(([message, n]) => n > 1 ? `${message} (and ${n - 1} more like it)` : message);
+}"""
+
+
+def colour_only(page: Page) -> list[str]:
+    found = page.evaluate(
+        COLOUR_ONLY, {"stateClass": STATE_CLASS, "frames": FRAMES, "keys": LEGEND_KEYS}
+    )
+    return list(found)
+
+
 def too_wide(page: Page) -> list[str]:
     return list(page.evaluate(TOO_WIDE))
 
@@ -208,3 +419,13 @@ def test_every_control_on_the_floor_s_pages_is_a_44_pixel_touch_target(
     role: str, browser: Browser, live_server: LiveServer
 ) -> None:
     check_every_page(role, browser, live_server.url, small_targets, **TABLET)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ROLES)
+def test_no_page_a_role_reaches_says_something_by_colour_alone(
+    role: str, browser: Browser, live_server: LiveServer
+) -> None:
+    check_every_page(
+        role, browser, live_server.url, colour_only, viewport={"width": 1280, "height": 900}
+    )
