@@ -519,7 +519,14 @@ def test_an_issue_refused_for_a_retired_category_is_fixed_in_the_form_and_sent_a
     tablet: tuple[UnitTablet, BrowserContext, Page], network: Network, printing: Category
 ) -> None:
     _, context, page = tablet
-    queue_one_offline(page, context, network)
+    open_floor(page, network)
+    offline(context, network)
+    fill_issue(page, "Label printer prints blank labels")
+    page.get_by_label("Photo of the screen (optional)").set_input_files(
+        {"name": "screen.png", "mimeType": "image/png", "buffer": screen_photo()}
+    )
+    page.get_by_role("button", name="Send to the help desk").tap()
+    expect(page.get_by_role("heading", name="1 issue waiting to send")).to_be_visible()
     Category.objects.filter(pk=printing.pk).update(is_active=False)
     page.goto(network.url + "/issues/known/")  # the kept copy
     online(context, network)
@@ -535,6 +542,7 @@ def test_an_issue_refused_for_a_retired_category_is_fixed_in_the_form_and_sent_a
     )
     expect(page.get_by_label("Your name")).to_have_value("Kim Rivera")
     expect(page.get_by_label("One person")).to_be_checked()
+    assert page.evaluate("document.getElementById('id_photo').files[0].name") == "screen.png"
     expect(page.locator("#gl-outbox")).to_be_hidden()
     page.get_by_text("Hardware / device", exact=True).tap()
     page.get_by_role("button", name="Send to the help desk").tap()
@@ -545,6 +553,7 @@ def test_an_issue_refused_for_a_retired_category_is_fixed_in_the_form_and_sent_a
         "Label printer prints blank labels",
         "Hardware / device",
     )
+    assert issue.photos.count() == 1
     assert stored_issues(page) == []
 
 
