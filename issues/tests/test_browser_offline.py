@@ -23,7 +23,14 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    BrowserType,
+    Dialog,
+    Page,
+    expect,
+)
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
@@ -411,6 +418,12 @@ def sign_in(page: Page, base: str, user: User) -> None:
     expect(page.get_by_role("button", name="Open the menu")).to_be_visible()
 
 
+def sign_out(page: Page) -> None:
+    """Send the header's Sign out form as its button does, the submit event and all (opening the
+    collapsed menu first is not what these tests are about)."""
+    page.locator("form[data-gl-sign-out]").evaluate("(form) => form.requestSubmit()")
+
+
 def test_staff_pages_are_never_kept_and_signing_out_clears_the_device(
     browser: Browser, network: Network, agent_alex: User, setup: None, four_west: Unit
 ) -> None:
@@ -432,9 +445,7 @@ def test_staff_pages_are_never_kept_and_signing_out_clears_the_device(
 
         online(context, network)
         page.goto(network.url + "/issues/new/")
-        page.get_by_role("button", name="Open the menu").click()
-        page.get_by_role("button", name=agent_alex.get_full_name()).click()
-        page.get_by_role("button", name="Sign out").click()
+        sign_out(page)
         page.wait_for_url("**/accounts/login/**")
         assert page.evaluate("caches.keys()") == []
         assert (
@@ -499,16 +510,25 @@ def test_signing_out_asks_first_when_an_issue_still_waits_on_the_device(
             page.get_by_role("heading", name="1 issue logged by someone else waiting to send")
         ).to_be_visible()
 
-        def sign_out(answer: bool) -> None:
-            page.once("dialog", lambda dialog: dialog.accept() if answer else dialog.dismiss())
-            page.get_by_role("button", name="Open the menu").click()
-            page.get_by_role("button", name=nurse_nina.get_full_name()).click()
-            page.get_by_role("button", name="Sign out").click()
+        asked: list[str] = []
 
-        sign_out(answer=False)
-        expect(page.get_by_role("heading", name="Log an issue")).to_be_visible()
+        def answer_and_sign_out(answer: bool) -> None:
+            def reply(dialog: Dialog) -> None:
+                asked.append(dialog.message)
+                dialog.accept() if answer else dialog.dismiss()
+
+            page.once("dialog", reply)
+            sign_out(page)
+
+        answer_and_sign_out(answer=False)
+        assert asked == [
+            "1 issue is still waiting to send from this device. Signing out deletes it. "
+            "Sign out anyway?"
+        ]
+        page.reload()
+        expect(page.get_by_role("button", name="Open the menu")).to_be_visible()  # still in
         assert len(stored_issues(page)) == 1
-        sign_out(answer=True)
+        answer_and_sign_out(answer=True)
         page.wait_for_url("**/accounts/login/**")
         assert stored_issues(page) == []
     finally:

@@ -66,6 +66,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@cache_control(max_age=3600)
 def manifest(request: HttpRequest) -> JsonResponse:
     """Lets a unit tablet install golive as an app that opens on the intake form, full screen."""
     data = {

@@ -449,6 +449,10 @@
     if (!script || !("serviceWorker" in navigator)) {
       return;
     }
+    // Ask that issues waiting here are not evicted when the device runs short of space.
+    if (navigator.storage && navigator.storage.persist) {
+      navigator.storage.persist().catch(function () {});
+    }
     navigator.serviceWorker
       .register(script)
       .then(function () {
