@@ -13,7 +13,8 @@ import io
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -455,7 +456,11 @@ def test_staff_pages_are_never_kept_and_signing_out_clears_the_device(
         context.close()
 
 
-def test_the_floor_is_installable_as_an_app(
+Launch = Callable[[], BrowserContext]
+
+
+@pytest.fixture
+def tablet_profile(
     browser_type: BrowserType,
     browser_type_launch_args: dict[str, Any],
     network: Network,
@@ -463,22 +468,57 @@ def test_the_floor_is_installable_as_an_app(
     manager_maria: User,
     setup: None,
     tmp_path: Path,
-) -> None:
-    """Chromium's own installability check, in a profile of its own (a test's usual context is
-    incognito, where nothing installs)."""
+) -> Iterator[Launch]:
+    """Starts Chromium on one profile kept on disk, as a tablet's browser is, enrolled (a test's
+    usual context is incognito: nothing installs, and nothing outlives it)."""
     _, secret = enroll(four_west, manager_maria)
-    context = browser_type.launch_persistent_context(tmp_path, **browser_type_launch_args, **TABLET)
-    try:
-        context.add_cookies([{"name": TABLET_COOKIE, "value": secret, "url": network.url}])
-        page = context.pages[0]
-        open_floor(page, network)
-        session = context.new_cdp_session(page)
-        assert session.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
-        manifest = session.send("Page.getAppManifest")
-        assert manifest["errors"] == []
-        assert '"start_url": "/issues/new/"' in manifest["data"]
-    finally:
+    started: list[BrowserContext] = []
+
+    def launch() -> BrowserContext:
+        context = browser_type.launch_persistent_context(
+            tmp_path, **browser_type_launch_args, **TABLET
+        )
+        started.append(context)
+        # Kept a day, so it outlives a restart of the browser, as the enrollment's does.
+        expires = time.time() + 86400
+        context.add_cookies(
+            [{"name": TABLET_COOKIE, "value": secret, "url": network.url, "expires": expires}]
+        )
+        return context
+
+    yield launch
+    for context in started:
         context.close()
+
+
+def test_the_floor_is_installable_as_an_app(tablet_profile: Launch, network: Network) -> None:
+    """Chromium's own installability check."""
+    context = tablet_profile()
+    page = context.pages[0]
+    open_floor(page, network)
+    session = context.new_cdp_session(page)
+    assert session.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+    manifest = session.send("Page.getAppManifest")
+    assert manifest["errors"] == []
+    assert '"start_url": "/issues/new/"' in manifest["data"]
+
+
+def test_an_issue_waiting_on_the_tablet_outlives_a_restart_of_its_browser(
+    tablet_profile: Launch, network: Network
+) -> None:
+    context = tablet_profile()
+    queue_one_offline(context.pages[0], context, network)
+    context.close()
+
+    context = tablet_profile()
+    context.set_offline(True)
+    page = context.pages[0]
+    page.goto(network.url + "/issues/new/")
+    expect(page.get_by_role("heading", name="1 issue waiting to send")).to_be_visible()
+    assert Issue.objects.count() == 0
+    online(context, network)
+    expect(page.get_by_test_id("sent-issue")).to_have_count(1)
+    assert Issue.objects.get().title == "Label printer prints blank labels"
 
 
 def test_signing_out_asks_first_when_an_issue_still_waits_on_the_device(
