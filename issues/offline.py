@@ -24,7 +24,7 @@ KEEP_HEADER = "X-Golive-Offline"
 QUEUE_HEADER = "X-Golive-Queue"
 # The HTTP cache only: the device's queue of unsent issues lives in its storage and must survive a
 # revoked tablet's answer, to be shown as refused rather than silently lost. Sign-out clears
-# storage as well (golive/views/home.py).
+# storage as well (golive/views/accounts.py).
 CLEAR_CACHE = '"cache"'
 
 View = Callable[..., HttpResponse]

@@ -338,6 +338,38 @@ def test_a_queued_issue_whose_unit_was_closed_says_so(
     assert Issue.objects.count() == 0
 
 
+def test_an_issue_a_proxy_refuses_as_too_large_is_kept_with_the_reason(
+    tablet: tuple[UnitTablet, BrowserContext, Page], network: Network
+) -> None:
+    """A proxy in front of golive (nginx's client_max_body_size) answers 413 with its own page:
+    the issue is neither retried for ever nor lost, and "Edit and send again" sends it once it
+    fits."""
+    _, _, page = tablet
+    page.goto(network.url + "/issues/new/")
+    page.route(
+        "**/issues/new/",
+        lambda route: (
+            route.fulfill(status=413, body="<h1>413 Request Entity Too Large</h1>")
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
+    fill_issue(page, "Label printer prints blank labels")
+    page.get_by_role("button", name="Send to the help desk").tap()
+
+    refused = page.locator("#gl-outbox")
+    expect(refused.get_by_role("heading", name="Not logged: 1 issue")).to_be_visible()
+    expect(refused).to_contain_text("Too large for the server (the photo, most likely)")
+    assert stored_issues(page) == [
+        {"title": "Label printer prints blank labels", "state": "refused"}
+    ]
+    page.unroute("**/issues/new/")
+    refused.get_by_role("button", name="Edit and send again").tap()
+    page.get_by_role("button", name="Send to the help desk").tap()
+    page.wait_for_url("**/logged/")
+    assert Issue.objects.get().title == "Label printer prints blank labels"
+
+
 def test_a_photo_over_the_limit_is_refused_before_it_is_queued(
     tablet: tuple[UnitTablet, BrowserContext, Page], network: Network, settings: Settings
 ) -> None:

@@ -841,6 +841,7 @@ def test_a_queued_issue_the_form_refuses_comes_back_with_each_reason(
 
     assert response.status_code == 400
     answer = response.json()
+    assert answer["form"] is True  # the form, posted as a page, shows the same
     assert set(answer["errors"]) == {"title", "reporter_callback"}
     assert answer["errors"]["title"] == ["Say in a few words what is wrong."]
     assert answer["message"].startswith("Not logged: Say in a few words what is wrong.")

@@ -100,6 +100,9 @@ def test_the_service_worker_is_served_fresh_with_the_files_it_keeps(client: Clie
     for url in config["files"]:
         assert finders.find(url.removeprefix("/static/")), url
     assert "/static/js/outbox.js" in config["files"]
+    # Asked again on each floor visit: unchanged, it is not sent again.
+    again = client.get(reverse("issues:service_worker"), HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304 and again.content == b""
 
 
 def test_the_manifest_opens_the_intake_form_as_an_app_within_the_issue_pages(

@@ -138,17 +138,17 @@ def _logged(issue: Issue) -> JsonResponse:
 
 
 def _refused(form: IntakeForm) -> JsonResponse:
-    """Why a queued issue was not logged, field by field, for the device to show with it."""
+    """Why a queued issue was not logged, field by field, for the device to show with it
+    (`form`: the intake form, posted as a page, would say the same)."""
     if not form.errors:
         kinds = ", ".join(form.phi_kinds)
-        return queue_answer(
-            400, f"It looks like it holds {kinds}. Take patient data out, then send it again."
-        )
+        message = f"It looks like it holds {kinds}. Take patient data out, then send it again."
+        return queue_answer(400, message, form=True, errors={})
     errors = {
         name: [str(message) for message in messages] for name, messages in form.errors.items()
     }
     lines = [message for messages in errors.values() for message in messages]
-    return queue_answer(400, "Not logged: " + " ".join(lines), errors=errors)
+    return queue_answer(400, "Not logged: " + " ".join(lines), form=True, errors=errors)
 
 
 @floor_access

@@ -20,9 +20,9 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import etag, require_GET
 
-from issues.offline import KEEP_HEADER, QUEUE_HEADER
+from issues.offline import KEEP_HEADER
 
 # The files the floor pages load, kept by the service worker when it is installed so the pages it
 # keeps open offline with their styles and scripts. Any other static file it fetches is kept too.
@@ -44,25 +44,27 @@ SW_SOURCE = Path(settings.BASE_DIR) / "static" / "js" / "sw.js"
 
 
 @cache
-def _worker_script() -> str:
-    """sw.js with its settings written in front. The static files' names carry their content's
-    hash in production, so a new release changes this text and browsers install the new worker."""
+def _worker_script() -> tuple[str, str]:
+    """sw.js with its settings written in front, and its version. The static files' names carry
+    their content's hash in production, so a new release changes this text and browsers install
+    the new worker."""
     config = {
         "files": [static(name) for name in FLOOR_FILES],
         "offlinePage": reverse("issues:offline"),
         "staticUrl": settings.STATIC_URL,
         "keepHeader": KEEP_HEADER,
-        "queueHeader": QUEUE_HEADER,
     }
     source = SW_SOURCE.read_text()
     version = hashlib.sha256((json.dumps(config) + source).encode()).hexdigest()[:12]
-    return f"const GOLIVE = {json.dumps({**config, 'version': version})};\n{source}"
+    return version, f"const GOLIVE = {json.dumps({**config, 'version': version})};\n{source}"
 
 
+# Browsers ask for the worker again on each visit of a floor page: unchanged, it is a 304.
 @require_GET
 @cache_control(no_cache=True)
+@etag(lambda request: _worker_script()[0])
 def service_worker(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(_worker_script(), content_type="text/javascript; charset=utf-8")
+    return HttpResponse(_worker_script()[1], content_type="text/javascript; charset=utf-8")
 
 
 @require_GET

@@ -149,7 +149,7 @@
           outbox.forget(item.key).then(function () {
             location.assign(result.sent.confirmation);
           });
-        } else if (result.refused && !result.refused.revoked) {
+        } else if (result.refused && result.refused.form) {
           // The server says what to fix, in the form, as without the outbox.
           outbox.forget(item.key).then(sendPlainly);
         } else {

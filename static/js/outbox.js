@@ -118,6 +118,13 @@
     }).then(
       function (response) {
         const json = (response.headers.get("Content-Type") || "").startsWith("application/json");
+        if (!json && response.status === 413) {
+          return {
+            refused: {
+              message: "Too large for the server (the photo, most likely): send it without the photo.",
+            },
+          };
+        }
         if (!json) {
           // A proxy's error page, a server restarting, a stale form token: try again later.
           return { later: { message: "The server did not take it yet (" + response.status + ")." } };
