@@ -23,10 +23,21 @@ def healthz(client: Client) -> tuple[int, dict[str, Any], str]:
     return response.status_code, response.json(), response["Cache-Control"]
 
 
+def answering_workers(tries: int = 10) -> list[dict[str, Any]]:
+    """Ping until a worker answers. A worker the test has just started takes its control messages
+    a moment after it is "ready", and longer on a busy machine: the probe below then asks a worker
+    that answers, as a load balancer's probes do once one has started."""
+    for _ in range(tries):
+        if replies := celery_app.control.ping(timeout=1.0, limit=1):
+            return replies
+    return []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_it_answers_ok_when_the_database_redis_and_a_worker_answer(client: Client) -> None:
     heartbeat.beat(heartbeat.ESCALATION_SWEEP, at=timezone.now() - dt.timedelta(seconds=40))
     with start_worker(celery_app, pool="solo", perform_ping_check=False):
+        assert answering_workers()
         status, body, cache_control = healthz(client)
 
     assert status == 200
