@@ -211,23 +211,23 @@ def floor_access(view: View) -> View:
 
 def _revoked(request: HttpRequest) -> HttpResponse:
     """Why the tablet stopped working, as a page or, to its queue, in JSON; either way the device
-    drops its copies of the unit's pages."""
+    drops its copies of the unit's pages. The page carries the queue's words too: the device marks
+    with them the issues still waiting on it."""
     closed: Unit | None = getattr(request, "tablet_closed_unit", None)
+    if closed is not None:
+        message = (
+            f"{closed.name} was closed in golive, so this issue was not logged. "
+            "Call the command center to report it."
+        )
+    else:
+        message = (
+            "This tablet is no longer enrolled, so this issue was not logged. Call the "
+            "command center, or ask your unit manager to enroll the tablet again."
+        )
     if is_queue_send(request):
-        if closed is not None:
-            message = (
-                f"{closed.name} was closed in golive, so this issue was not logged. "
-                "Call the command center to report it."
-            )
-        else:
-            message = (
-                "This tablet is no longer enrolled, so this issue was not logged. Call the "
-                "command center, or ask your unit manager to enroll the tablet again."
-            )
         return forget_copies(queue_answer(403, message, revoked=True))
-    return forget_copies(
-        render(request, "issues/tablet_revoked.html", {"closed_unit": closed}, status=403)
-    )
+    context = {"closed_unit": closed, "queue_message": message}
+    return forget_copies(render(request, "issues/tablet_revoked.html", context, status=403))
 
 
 def floor_of(request: HttpRequest) -> Floor:

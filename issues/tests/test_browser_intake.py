@@ -3,6 +3,7 @@
 import io
 import re
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from django.contrib.auth.models import User
@@ -36,8 +37,15 @@ def screen_photo() -> bytes:
     return out.getvalue()
 
 
-def sign_in(page: Page, live_server: LiveServer, user: User) -> None:
-    page.goto(live_server.url + "/accounts/login/")
+class Server(Protocol):
+    """The test server, or a way to it (test_browser_offline.Network)."""
+
+    @property
+    def url(self) -> str: ...
+
+
+def sign_in(page: Page, server: Server, user: User) -> None:
+    page.goto(server.url + "/accounts/login/")
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

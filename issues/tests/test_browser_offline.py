@@ -1,15 +1,15 @@
 """The floor offline: a unit tablet (Chromium, 820x1180 touch) that loses the network keeps the
 floor pages and the issues logged meanwhile, and sends them, once each, when the network is back.
 
-The network is cut for real: the browser reaches the test server through a relay that refuses
-every connection while it is down (`Network`), so the service worker's own requests fail as the
-page's do. Playwright's offline switch is set as well: the page sees `navigator.onLine` go false
-and the `online` event when it comes back, as on a tablet leaving and re-entering Wi-Fi.
+The network is cut for real: the browser reaches the test server through a relay that resets
+every connection while it is down (`Network`), as a dead zone does, so the page's and the service
+worker's requests fail at the TCP level, not by the browser's emulation alone. Playwright's offline
+switch is set as well: the page sees `navigator.onLine` go false and the `online` event when it
+comes back, as on a tablet leaving and re-entering Wi-Fi.
 """
 
 from __future__ import annotations
 
-import io
 import socket
 import struct
 import threading
@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
-from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import (
     Browser,
@@ -42,11 +41,15 @@ from issues.access import TABLET_COOKIE
 from issues.known import publish_known_issue
 from issues.models import Category, Issue, KnownIssue, UnitTablet
 from issues.tests.conftest import LogIssue
+from issues.tests.test_browser_intake import (  # noqa: F401 (media_and_limits: an autouse fixture)
+    TABLET,
+    media_and_limits,
+    screen_photo,
+    sign_in,
+)
 from issues.tests.test_tablets import enroll
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-TABLET = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
 
 
 class Network:
@@ -118,12 +121,6 @@ def network(live_server: LiveServer) -> Iterator[Network]:
     relay.close()
 
 
-@pytest.fixture(autouse=True)
-def media_and_limits(settings: Settings, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path
-    cache.clear()
-
-
 @pytest.fixture
 def tablet(
     browser: Browser, network: Network, four_west: Unit, manager_maria: User, setup: None
@@ -188,13 +185,16 @@ def stored_issues(page: Page) -> list[dict[str, str]]:
     )
 
 
-def fill_issue(page: Page, title: str) -> None:
+def fill_issue(page: Page, title: str, *, on_tablet: bool = True) -> None:
+    """The form filled in; on a tablet, with the reporter's name and number (a member's are her
+    account's)."""
     page.get_by_text("Printing / labels", exact=True).tap()
     page.get_by_text("One person", exact=True).tap()
     page.get_by_text("There is a workaround", exact=True).tap()
     page.get_by_label("What is wrong, in a few words").fill(title)
-    page.get_by_label("Your name").fill("Kim Rivera")
-    page.get_by_label("Callback number").fill("x4411")
+    if on_tablet:
+        page.get_by_label("Your name").fill("Kim Rivera")
+        page.get_by_label("Callback number").fill("x4411")
 
 
 def open_floor(page: Page, network: Network, path: str = "/issues/new/") -> None:
@@ -324,6 +324,33 @@ def test_a_queued_issue_of_a_tablet_revoked_meanwhile_comes_back_with_the_reason
     ]
 
 
+def test_a_revoked_tablets_own_page_marks_its_waiting_issues_refused(
+    tablet: tuple[UnitTablet, BrowserContext, Page], network: Network
+) -> None:
+    """The tab was closed while offline, so a page, not a send, is the first to learn of the
+    revocation: the issue waiting is refused in the words the server gives a queued issue."""
+    enrolled, context, page = tablet
+    queue_one_offline(page, context, network)
+    UnitTablet.objects.filter(pk=enrolled.pk).update(revoked_at=timezone.now())
+    page.close()
+    online(context, network)
+
+    page = context.new_page()
+    page.goto(network.url + "/issues/new/")
+    expect(page.get_by_role("heading", name="This tablet is no longer enrolled")).to_be_visible()
+    refused = page.locator("#gl-outbox")
+    expect(refused).to_contain_text(
+        "Label printer prints blank labels"
+        "This tablet is no longer enrolled, so this issue was not logged. Call the command "
+        "center, or ask your unit manager to enroll the tablet again."
+    )
+    assert stored_issues(page) == [
+        {"title": "Label printer prints blank labels", "state": "refused"}
+    ]
+    assert kept_pages(page, 0) == []
+    assert Issue.objects.count() == 0
+
+
 def test_a_queued_issue_whose_unit_was_closed_says_so(
     tablet: tuple[UnitTablet, BrowserContext, Page], network: Network, four_west: Unit
 ) -> None:
@@ -400,14 +427,6 @@ def test_a_photo_over_the_limit_is_refused_before_it_is_queued(
     assert Issue.objects.get().photos.count() == 1
 
 
-def screen_photo() -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (320, 200), (30, 60, 200)).save(out, "PNG")
-    return out.getvalue()
-
-
 @pytest.fixture
 def log_known(log_issue: LogIssue, mercy: GoLive, lead_lena: User) -> KnownIssue:
     return publish_known_issue(
@@ -443,49 +462,55 @@ def test_offline_known_issues_and_who_to_call_show_their_last_copy_with_its_age(
     fit_for_the_floor(page)
 
 
-def sign_in(page: Page, base: str, user: User) -> None:
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Open the menu")).to_be_visible()
-
-
 def sign_out(page: Page) -> None:
     """Send the header's Sign out form as its button does, the submit event and all (opening the
     collapsed menu first is not what these tests are about)."""
     page.locator("form[data-gl-sign-out]").evaluate("(form) => form.requestSubmit()")
 
 
-def test_staff_pages_are_never_kept_and_signing_out_clears_the_device(
-    browser: Browser, network: Network, agent_alex: User, setup: None, four_west: Unit
-) -> None:
-    context = browser.new_context(**TABLET)
-    page = context.new_page()
-    try:
-        sign_in(page, network.url, agent_alex)
-        page.goto(network.url + "/issues/queue/")
-        page.goto(network.url + "/issues/new/")
-        kept = kept_pages(page, 4)
-        assert kept == ["/issues/call/", "/issues/known/", "/issues/mine/", "/issues/new/"]
+@pytest.fixture
+def member_page(browser: Browser, network: Network) -> Iterator[Callable[[User], Page]]:
+    """A browser at the tablet's size, `user` signed in on it."""
+    contexts: list[BrowserContext] = []
 
-        offline(context, network)
-        page.goto(network.url + "/issues/queue/")
-        expect(
-            page.get_by_role("heading", name="No network: this page is not on this device")
-        ).to_be_visible()
-        expect(page.get_by_text(agent_alex.get_full_name())).to_have_count(0)
+    def open_as(user: User) -> Page:
+        contexts.append(browser.new_context(**TABLET))
+        page = contexts[-1].new_page()
+        sign_in(page, network, user)
+        return page
 
-        online(context, network)
-        page.goto(network.url + "/issues/new/")
-        sign_out(page)
-        page.wait_for_url("**/accounts/login/**")
-        assert page.evaluate("caches.keys()") == []
-        assert (
-            page.evaluate("navigator.serviceWorker.getRegistrations().then((r) => r.length)") == 0
-        )
-    finally:
+    yield open_as
+    for context in contexts:
         context.close()
+
+
+def test_staff_pages_are_never_kept_and_signing_out_clears_the_device(
+    member_page: Callable[[User], Page],
+    network: Network,
+    agent_alex: User,
+    setup: None,
+    four_west: Unit,
+) -> None:
+    page = member_page(agent_alex)
+    context = page.context
+    page.goto(network.url + "/issues/queue/")
+    page.goto(network.url + "/issues/new/")
+    kept = kept_pages(page, 4)
+    assert kept == ["/issues/call/", "/issues/known/", "/issues/mine/", "/issues/new/"]
+
+    offline(context, network)
+    page.goto(network.url + "/issues/queue/")
+    expect(
+        page.get_by_role("heading", name="No network: this page is not on this device")
+    ).to_be_visible()
+    expect(page.get_by_text(agent_alex.get_full_name())).to_have_count(0)
+
+    online(context, network)
+    page.goto(network.url + "/issues/new/")
+    sign_out(page)
+    page.wait_for_url("**/accounts/login/**")
+    assert page.evaluate("caches.keys()") == []
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then((r) => r.length)") == 0
 
 
 Launch = Callable[[], BrowserContext]
@@ -554,57 +579,52 @@ def test_an_issue_waiting_on_the_tablet_outlives_a_restart_of_its_browser(
 
 
 def test_signing_out_asks_first_when_an_issue_still_waits_on_the_device(
-    browser: Browser, network: Network, nurse_nina: User, setup: None
+    member_page: Callable[[User], Page], network: Network, nurse_nina: User, setup: None
 ) -> None:
     """The unit's tablet logged an issue the network never took before Nina signed in on it:
     signing out would delete it, so she is asked."""
-    context = browser.new_context(**TABLET)
-    page = context.new_page()
-    try:
-        sign_in(page, network.url, nurse_nina)
-        page.goto(network.url + "/issues/new/")
-        page.evaluate(
-            """() => new Promise((resolve) => {
-                const open = indexedDB.open("golive-device", 1);
-                open.onsuccess = () => {
-                    const write = open.result.transaction("outbox", "readwrite");
-                    write.objectStore("outbox").put({
-                        key: crypto.randomUUID(), who: "tablet:1", state: "waiting",
-                        queuedAt: Date.now(), title: "Label printer prints blank labels",
-                        fields: [], photo: null, action: location.href,
-                    });
-                    write.oncomplete = () => { open.result.close(); resolve(); };
-                };
-            })"""
-        )
-        page.reload()
-        expect(
-            page.get_by_role("heading", name="1 issue logged by someone else waiting to send")
-        ).to_be_visible()
+    page = member_page(nurse_nina)
+    page.goto(network.url + "/issues/new/")
+    page.evaluate(
+        """() => new Promise((resolve) => {
+            const open = indexedDB.open("golive-device", 1);
+            open.onsuccess = () => {
+                const write = open.result.transaction("outbox", "readwrite");
+                write.objectStore("outbox").put({
+                    key: crypto.randomUUID(), who: "tablet:1", state: "waiting",
+                    queuedAt: Date.now(), title: "Label printer prints blank labels",
+                    fields: [], photo: null, action: location.href,
+                });
+                write.oncomplete = () => { open.result.close(); resolve(); };
+            };
+        })"""
+    )
+    page.reload()
+    expect(
+        page.get_by_role("heading", name="1 issue logged by someone else waiting to send")
+    ).to_be_visible()
 
-        asked: list[str] = []
+    asked: list[str] = []
 
-        def answer_and_sign_out(answer: bool) -> None:
-            def reply(dialog: Dialog) -> None:
-                asked.append(dialog.message)
-                dialog.accept() if answer else dialog.dismiss()
+    def answer_and_sign_out(answer: bool) -> None:
+        def reply(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if answer else dialog.dismiss()
 
-            page.once("dialog", reply)
-            sign_out(page)
+        page.once("dialog", reply)
+        sign_out(page)
 
-        answer_and_sign_out(answer=False)
-        assert asked == [
-            "1 issue is still waiting to send from this device. Signing out deletes it. "
-            "Sign out anyway?"
-        ]
-        page.reload()
-        expect(page.get_by_role("button", name="Open the menu")).to_be_visible()  # still in
-        assert len(stored_issues(page)) == 1
-        answer_and_sign_out(answer=True)
-        page.wait_for_url("**/accounts/login/**")
-        assert stored_issues(page) == []
-    finally:
-        context.close()
+    answer_and_sign_out(answer=False)
+    assert asked == [
+        "1 issue is still waiting to send from this device. Signing out deletes it. "
+        "Sign out anyway?"
+    ]
+    page.reload()
+    expect(page.get_by_role("button", name="Open the menu")).to_be_visible()  # still in
+    assert len(stored_issues(page)) == 1
+    answer_and_sign_out(answer=True)
+    page.wait_for_url("**/accounts/login/**")
+    assert stored_issues(page) == []
 
 
 def test_an_issue_refused_for_a_retired_category_is_fixed_in_the_form_and_sent_again(
@@ -650,36 +670,29 @@ def test_an_issue_refused_for_a_retired_category_is_fixed_in_the_form_and_sent_a
 
 
 def test_a_member_signed_out_meanwhile_signs_in_again_and_her_issue_goes(
-    browser: Browser, network: Network, nurse_nina: User, setup: None
+    member_page: Callable[[User], Page], network: Network, nurse_nina: User, setup: None
 ) -> None:
-    context = browser.new_context(**TABLET)
-    page = context.new_page()
-    try:
-        sign_in(page, network.url, nurse_nina)
-        page.goto(network.url + "/issues/new/")
-        kept_pages(page, 4)
-        offline(context, network)
-        page.get_by_text("Printing / labels", exact=True).tap()
-        page.get_by_text("One person", exact=True).tap()
-        page.get_by_text("There is a workaround", exact=True).tap()
-        page.get_by_label("What is wrong, in a few words").fill("Label printer prints blank labels")
-        page.get_by_role("button", name="Send to the help desk").tap()
-        expect(page.get_by_role("heading", name="1 issue waiting to send")).to_be_visible()
+    page = member_page(nurse_nina)
+    context = page.context
+    page.goto(network.url + "/issues/new/")
+    kept_pages(page, 4)
+    offline(context, network)
+    fill_issue(page, "Label printer prints blank labels", on_tablet=False)
+    page.get_by_role("button", name="Send to the help desk").tap()
+    expect(page.get_by_role("heading", name="1 issue waiting to send")).to_be_visible()
 
-        Session.objects.all().delete()  # her session ended (idle timeout) meanwhile
-        online(context, network)
-        outbox = page.locator("#gl-outbox")
-        expect(outbox).to_contain_text("Sign in again to send them")
-        assert Issue.objects.count() == 0
-        outbox.get_by_role("link", name="Sign in").tap()
-        page.get_by_label("Username").fill(nurse_nina.username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+    Session.objects.all().delete()  # her session ended (idle timeout) meanwhile
+    online(context, network)
+    outbox = page.locator("#gl-outbox")
+    expect(outbox).to_contain_text("Sign in again to send them")
+    assert Issue.objects.count() == 0
+    outbox.get_by_role("link", name="Sign in").tap()
+    page.get_by_label("Username").fill(nurse_nina.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
 
-        page.wait_for_url("**/issues/new/")
-        expect(page.get_by_test_id("sent-issue")).to_have_count(1)
-        issue = Issue.objects.get()
-        assert issue.reporter_user == nurse_nina
-        expect(page.get_by_test_id("sent-issue")).to_have_text(issue.code)
-    finally:
-        context.close()
+    page.wait_for_url("**/issues/new/")
+    expect(page.get_by_test_id("sent-issue")).to_have_count(1)
+    issue = Issue.objects.get()
+    assert issue.reporter_user == nurse_nina
+    expect(page.get_by_test_id("sent-issue")).to_have_text(issue.code)

@@ -882,6 +882,11 @@ def test_a_queued_issue_whose_unit_was_closed_names_the_unit(
     page = device.get(reverse("issues:new"))
     assert page.status_code == 403
     assert "Its unit, 4 West Med/Surg, was closed in golive" in page.content.decode()
+    # The page gives the device the queue's words, for the issues still waiting on it.
+    assert (
+        'data-gl-revoked="4 West Med/Surg was closed in golive, so this issue was not logged.'
+        in (page.content.decode())
+    )
     assert page["X-Golive-Offline"] == "forget"
 
 

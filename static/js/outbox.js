@@ -17,6 +17,8 @@
   const panel = document.getElementById("gl-outbox");
   const DB_NAME = "golive-device";
   const STORE = "outbox";
+  // The service worker's copies of the floor pages (PAGES in static/js/sw.js).
+  const PAGES = "golive-pages";
   const RETRY_MS = 20000;
   const SENT_SHOWN_MS = 12 * 60 * 60 * 1000;
   let waiting = 0;
@@ -167,6 +169,16 @@
     return Promise.resolve();
   }
 
+  // Send the issue once and write down what came of it: {sent}, {refused} or {later}.
+  function attempt(item, timeoutMs) {
+    return send(item, timeoutMs).then(function (result) {
+      lastProblem = result.later || null;
+      return settle(item, result).then(function () {
+        return result;
+      });
+    });
+  }
+
   // One tab at a time sends: another tab waits, then finds the issues sent.
   function exclusively(work) {
     return navigator.locks ? navigator.locks.request("golive-outbox", work) : work();
@@ -187,11 +199,8 @@
             if (!goOn) {
               return false;
             }
-            return send(item, 30000).then(function (result) {
-              lastProblem = result.later || null;
-              return settle(item, result).then(function () {
-                return !result.later;
-              });
+            return attempt(item, 30000).then(function (result) {
+              return !result.later;
             });
           });
         });
@@ -385,7 +394,7 @@
     if (!window.caches) {
       return Promise.resolve();
     }
-    return caches.delete("golive-pages");
+    return caches.delete(PAGES);
   }
 
   // Open a refused issue in the form again, to fix and send it (as a new submission).
@@ -400,7 +409,8 @@
     }
   }
 
-  // A revoked tablet's page: its waiting issues will not be logged; say so on each.
+  // A revoked tablet's page: its waiting issues will not be logged; say so on each, in the words
+  // the server gives a queued issue it refuses.
   function refuseAsRevoked() {
     const reason = document.querySelector("[data-gl-revoked]");
     if (!reason) {
@@ -416,9 +426,7 @@
             })
             .map(function (item) {
               item.state = "refused";
-              item.message =
-                "This tablet is no longer enrolled. " + reason.textContent.trim() +
-                " This issue was not logged: call the command center to report it.";
+              item.message = reason.dataset.glRevoked;
               return store.put(item);
             })
         );
@@ -511,12 +519,7 @@
             if (!stored || stored.state !== "waiting") {
               return { later: null };
             }
-            return send(item, 10000).then(function (result) {
-              lastProblem = result.later || null;
-              return settle(item, result).then(function () {
-                return result;
-              });
-            });
+            return attempt(item, 10000);
           });
         });
       });

@@ -9,6 +9,7 @@
 // - Anything else (a POST, htmx parts, JSON) is left to the network.
 "use strict";
 
+// The floor pages' copies (static/js/outbox.js drops them too, for a revoked tablet).
 const PAGES = "golive-pages";
 const FILES = "golive-files-" + GOLIVE.version;
 // A dead zone often answers nothing rather than failing fast.
